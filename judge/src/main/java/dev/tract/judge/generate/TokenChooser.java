@@ -1,0 +1,96 @@
+package dev.tract.judge.generate;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Picks the next token from one row of logits on the host, with Hugging Face's logits processors: repetition
+ * penalty (divide positive, multiply negative logits of tokens already in the sequence), temperature, top-k,
+ * top-p (drop the lowest-probability tokens whose cumulative probability is at most 1 - p, keeping at least one),
+ * then argmax or a draw from the softmax.
+ */
+final class TokenChooser {
+    private final GenerationConfig config;
+
+    TokenChooser(GenerationConfig config) {
+        this.config = config;
+    }
+
+    int choose(float[] logits, boolean[] seen, SplittableRandom rnd) {
+        int v = logits.length;
+        double[] s = new double[v];
+        float rp = (float) config.repetitionPenalty();
+        for (int i = 0; i < v; i++) {
+            float l = logits[i];
+            if (rp != 1f && seen[i]) {
+                l = l < 0 ? l * rp : l / rp;
+            }
+            s[i] = l;
+        }
+        if (!config.sample()) {
+            return argMax(s);
+        }
+        for (int i = 0; i < v; i++) {
+            s[i] /= config.temperature();
+        }
+        if (config.topK() > 0 && config.topK() < v) {
+            double[] sorted = s.clone();
+            Arrays.sort(sorted);
+            double kth = sorted[v - config.topK()];
+            for (int i = 0; i < v; i++) {
+                if (s[i] < kth) {
+                    s[i] = Double.NEGATIVE_INFINITY;
+                }
+            }
+        }
+        double max = Arrays.stream(s).max().orElse(0);
+        double[] p = new double[v];
+        double total = 0;
+        for (int i = 0; i < v; i++) {
+            p[i] = Math.exp(s[i] - max);
+            total += p[i];
+        }
+        if (config.topP() < 1.0) {
+            Integer[] order = new Integer[v];
+            for (int i = 0; i < v; i++) {
+                order[i] = i;
+            }
+            Arrays.sort(order, (a, b) -> Double.compare(s[a], s[b])); // ascending, stable
+            double cumulative = 0;
+            double removed = 0;
+            for (int j = 0; j < v - 1; j++) {
+                int i = order[j];
+                cumulative += p[i] / total;
+                if (cumulative <= 1 - config.topP()) {
+                    removed += p[i];
+                    p[i] = 0;
+                } else {
+                    break;
+                }
+            }
+            total -= removed;
+        }
+        double u = rnd.nextDouble() * total;
+        int last = -1;
+        for (int i = 0; i < v; i++) {
+            if (p[i] > 0) {
+                last = i;
+                u -= p[i];
+                if (u < 0) {
+                    return i;
+                }
+            }
+        }
+        return last;
+    }
+
+    static int argMax(double[] s) {
+        int best = 0;
+        for (int i = 1; i < s.length; i++) {
+            if (s[i] > s[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}

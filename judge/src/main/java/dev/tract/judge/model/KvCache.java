@@ -1,0 +1,70 @@
+package dev.tract.judge.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * Keys and values of every layer, preallocated for {@code capacity} positions and written in place, so that
+ * generating more tokens never allocates more than this cache.
+ */
+public final class KvCache implements AutoCloseable {
+    private final NDManager manager;
+    private final NDArray[] keys;
+    private final NDArray[] values;
+    private final int capacity;
+    private int length;
+
+    public KvCache(NDManager parent, LlamaConfig config, int batch, int capacity, DataType dtype) {
+        this.manager = parent.newSubManager();
+        this.capacity = capacity;
+        int layers = config.numHiddenLayers();
+        keys = new NDArray[layers];
+        values = new NDArray[layers];
+        Shape shape = new Shape(batch, config.numKeyValueHeads(), capacity, config.headSize());
+        for (int i = 0; i < layers; i++) {
+            keys[i] = manager.zeros(shape, dtype);
+            values[i] = manager.zeros(shape, dtype);
+            NDScope.unregister(keys[i], values[i]);
+        }
+    }
+
+    /** Number of positions already stored. */
+    public int length() {
+        return length;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    /**
+     * Stores this step's keys and values ([B, kvHeads, T, D]) after the ones already held and returns views of
+     * everything stored so far for the layer.
+     */
+    NDArray[] update(int layer, NDArray k, NDArray v) {
+        int t = (int) k.getShape().get(2);
+        if (length + t > capacity) {
+            throw new IllegalStateException("KV cache holds " + capacity + " positions; " + (length + t)
+                    + " were needed");
+        }
+        NDIndex slot = new NDIndex(":, :, {}:{}", length, length + t);
+        keys[layer].set(slot, k);
+        values[layer].set(slot, v);
+        NDIndex used = new NDIndex(":, :, :{}", length + t);
+        return new NDArray[] {keys[layer].get(used), values[layer].get(used)};
+    }
+
+    /** Marks {@code t} more positions as stored; called once per forward pass, after every layer. */
+    void advance(int t) {
+        length += t;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
