@@ -54,6 +54,7 @@ public final class Generator {
             throw new IllegalArgumentException("every prompt needs at least one token");
         }
         int capacity = promptLen + config.maxNewTokens();
+        boolean padded = prompts.stream().anyMatch(p -> p.length != promptLen);
         long pad = tokenizer.padId();
         long[][] tokens = new long[batch][capacity];
         boolean[][] real = new boolean[batch][capacity];
@@ -90,7 +91,8 @@ public final class Generator {
              KvCache cache = config.useCache()
                      ? new KvCache(manager, model.config(), batch, capacity, model.dtype()) : null) {
             int filled = promptLen;
-            float[][] logits = step(manager, tokens, positions, real, 0, filled, cache);
+            boolean[][] mask = padded ? real : null;
+            float[][] logits = step(manager, tokens, positions, mask, 0, filled, cache);
             for (int n = 0; n < config.maxNewTokens(); n++) {
                 for (int r = 0; r < batch; r++) {
                     real[r][filled] = true;
@@ -117,8 +119,8 @@ public final class Generator {
                     break;
                 }
                 logits = cache == null
-                        ? step(manager, tokens, positions, real, 0, filled, null)
-                        : step(manager, tokens, positions, real, filled - 1, filled, cache);
+                        ? step(manager, tokens, positions, mask, 0, filled, null)
+                        : step(manager, tokens, positions, mask, filled - 1, filled, cache);
             }
         }
         List<Generation> out = new ArrayList<>();
@@ -134,24 +136,30 @@ public final class Generator {
         return out;
     }
 
-    /** Runs slots [from, to) through the model and returns the logits at slot to-1 for every row. */
+    /**
+     * Runs slots [from, to) through the model and returns the logits at slot to-1 for every row.
+     *
+     * @param real which slots hold real tokens, or null when no row is padded
+     */
     private float[][] step(NDManager manager, long[][] tokens, long[][] positions, boolean[][] real, int from,
                            int to, KvCache cache) {
         int batch = tokens.length;
         int t = to - from;
         long[] ids = new long[batch * t];
         long[] pos = new long[batch * t];
-        boolean[] mask = new boolean[batch * to];
+        boolean[] mask = real == null ? null : new boolean[batch * to];
         for (int r = 0; r < batch; r++) {
             System.arraycopy(tokens[r], from, ids, r * t, t);
             System.arraycopy(positions[r], from, pos, r * t, t);
-            System.arraycopy(real[r], 0, mask, r * to, to);
+            if (mask != null) {
+                System.arraycopy(real[r], 0, mask, r * to, to);
+            }
         }
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             NDArray idArray = manager.create(ids, new Shape(batch, t));
             NDArray posArray = manager.create(pos, new Shape(batch, t));
-            NDArray maskArray = manager.create(mask, new Shape(batch, to));
+            NDArray maskArray = mask == null ? null : manager.create(mask, new Shape(batch, to));
             NDArray hidden = model.forward(idArray, posArray, maskArray, cache, false);
             NDArray last = hidden.get(new NDIndex(":, -1, :"));
             float[] flat = model.logits(last).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();

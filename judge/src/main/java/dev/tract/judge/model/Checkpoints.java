@@ -131,11 +131,7 @@ public final class Checkpoints {
     /** Writes config.json and model.safetensors (float32) into a directory. */
     public static void save(LlamaModel model, Path dir) throws IOException {
         Files.createDirectories(dir);
-        Map<String, SafeTensors.Tensor> out = new LinkedHashMap<>();
-        for (Map.Entry<String, NDArray> e : model.weights().entrySet()) {
-            out.put(e.getKey(), toTensor(e.getValue()));
-        }
-        SafeTensors.write(dir.resolve(WEIGHTS), out);
+        SafeTensors.write(dir.resolve(WEIGHTS), model.hfTensors());
         model.config().withTorchDtype("float32").write(dir.resolve(LlamaConfig.FILE));
     }
 

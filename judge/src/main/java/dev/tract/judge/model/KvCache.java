@@ -51,10 +51,10 @@ public final class KvCache implements AutoCloseable {
             throw new IllegalStateException("KV cache holds " + capacity + " positions; " + (length + t)
                     + " were needed");
         }
-        NDIndex slot = new NDIndex(":, :, {}:{}", length, length + t);
+        NDIndex slot = new NDIndex().addAllDim(2).addSliceDim(length, length + t);
         keys[layer].set(slot, k);
         values[layer].set(slot, v);
-        NDIndex used = new NDIndex(":, :, :{}", length + t);
+        NDIndex used = new NDIndex().addAllDim(2).addSliceDim(0, length + t);
         return new NDArray[] {keys[layer].get(used), values[layer].get(used)};
     }
 

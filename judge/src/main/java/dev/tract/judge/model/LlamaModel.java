@@ -1,7 +1,10 @@
 package dev.tract.judge.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
@@ -13,8 +16,12 @@ import java.util.Map;
 /**
  * The Llama decoder as Hugging Face defines it: token embedding; per block RMSNorm, causal self-attention with
  * rotary position embeddings and grouped-query attention, residual, RMSNorm, SwiGLU MLP, residual; final RMSNorm;
- * LM head (tied or untied). Weights live in one map under Hugging Face's tensor names and PyTorch's [out, in]
- * layout, so loading and saving is a matter of names. Mistral and Qwen2 (q/k/v biases) run through the same code.
+ * LM head (tied or untied). Mistral (sliding window) and Qwen2 (q/k/v biases) run through the same code.
+ *
+ * <p>Checkpoints use Hugging Face's tensor names and PyTorch's [out, in] layout. In memory the q, k and v
+ * projections of a block are stored as one matrix ({@code self_attn.qkv_proj}) and gate and up as one
+ * ({@code mlp.gate_up_proj}): each engine call costs microseconds of overhead, so fewer, larger calls make
+ * decoding with the KV cache several times faster. {@link #hfTensors()} splits them back.
  */
 public final class LlamaModel implements AutoCloseable {
     public static final String EMBED = "model.embed_tokens.weight";
@@ -23,24 +30,81 @@ public final class LlamaModel implements AutoCloseable {
 
     private final LlamaConfig config;
     private final NDManager manager;
-    private final Map<String, NDArray> weights;
+    private final Map<String, NDArray> params;
     private final DataType dtype;
     private final Rope rope;
+    private final NDArray eps;
+    private final NDArray scale;
+    private final NDArray one;
+    private final NDArray maxFloat;
+    private final NDArray meanColumn;
     private Lora lora;
 
-    LlamaModel(LlamaConfig config, NDManager manager, Map<String, NDArray> weights, DataType dtype) {
+    /** Takes ownership of weights under Hugging Face names (they are fused and the originals closed). */
+    LlamaModel(LlamaConfig config, NDManager manager, Map<String, NDArray> hfWeights, DataType dtype) {
         this.config = config;
         this.manager = manager;
-        this.weights = weights;
         this.dtype = dtype;
-        this.rope = new Rope(config, manager);
+        this.params = fuse(config, hfWeights);
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            this.rope = new Rope(config, manager, dtype);
+            this.eps = constant((float) config.rmsNormEps(), DataType.FLOAT32);
+            this.scale = constant((float) (1.0 / Math.sqrt(config.headSize())), dtype);
+            this.one = constant(1f, DataType.FLOAT32);
+            this.maxFloat = constant(Float.MAX_VALUE, DataType.FLOAT32);
+            float[] col = new float[config.hiddenSize()];
+            java.util.Arrays.fill(col, 1f / config.hiddenSize());
+            this.meanColumn = manager.create(col, new Shape(config.hiddenSize(), 1));
+            NDScope.unregister(meanColumn);
+        }
+    }
+
+    private NDArray constant(float value, DataType type) {
+        NDArray a = manager.create(new float[] {value}).toType(type, false);
+        NDScope.unregister(a);
+        return a;
+    }
+
+    private static String qkvName(int layer) {
+        return "model.layers." + layer + ".self_attn.qkv_proj";
+    }
+
+    private static String gateUpName(int layer) {
+        return "model.layers." + layer + ".mlp.gate_up_proj";
+    }
+
+    private static Map<String, NDArray> fuse(LlamaConfig c, Map<String, NDArray> hf) {
+        Map<String, NDArray> out = new LinkedHashMap<>(hf);
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            for (String suffix : new String[] {".weight", ".bias"}) {
+                fuseInto(out, qkvName(i) + suffix, projectionPath(i, "q_proj") + suffix,
+                        projectionPath(i, "k_proj") + suffix, projectionPath(i, "v_proj") + suffix);
+                fuseInto(out, gateUpName(i) + suffix, projectionPath(i, "gate_proj") + suffix,
+                        projectionPath(i, "up_proj") + suffix);
+            }
+        }
+        return out;
+    }
+
+    private static void fuseInto(Map<String, NDArray> map, String fused, String... parts) {
+        if (!map.containsKey(parts[0])) {
+            return;
+        }
+        NDList list = new NDList();
+        for (String p : parts) {
+            list.add(map.remove(p));
+        }
+        NDArray joined = NDArrays.concat(list, 0);
+        NDScope.unregister(joined);
+        list.close();
+        map.put(fused, joined);
     }
 
     /** Module path of a projection, e.g. {@code model.layers.3.self_attn.q_proj}. */
     public static String projectionPath(int layer, String proj) {
-        String group = proj.endsWith("_proj") && (proj.startsWith("gate") || proj.startsWith("up")
-                || proj.startsWith("down")) ? "mlp" : "self_attn";
-        return "model.layers." + layer + "." + group + "." + proj;
+        boolean mlp = proj.equals("gate_proj") || proj.equals("up_proj") || proj.equals("down_proj");
+        return "model.layers." + layer + "." + (mlp ? "mlp" : "self_attn") + "." + proj;
     }
 
     /** Every tensor a checkpoint of this config holds, in a stable order, with its shape. */
@@ -95,9 +159,46 @@ public final class LlamaModel implements AutoCloseable {
         return dtype;
     }
 
-    /** The base weights under their Hugging Face names (read-only view). */
-    public Map<String, NDArray> weights() {
-        return Collections.unmodifiableMap(weights);
+    /**
+     * The trainable base tensors as stored (q/k/v and gate/up fused, see the class comment); read-only view. Use
+     * {@link #hfTensors()} for Hugging Face names.
+     */
+    public Map<String, NDArray> parameters() {
+        return Collections.unmodifiableMap(params);
+    }
+
+    /** The base weights on the host, as float32 safetensors entries under Hugging Face names and order. */
+    public Map<String, SafeTensors.Tensor> hfTensors() {
+        Map<String, SafeTensors.Tensor> out = new LinkedHashMap<>();
+        Map<String, long[]> shapes = expectedShapes(config);
+        Map<String, float[]> fusedCache = new java.util.HashMap<>();
+        Map<String, Long> offsets = new java.util.HashMap<>();
+        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+            String name = e.getKey();
+            NDArray direct = params.get(name);
+            if (direct != null) {
+                out.put(name, Checkpoints.toTensor(direct));
+                continue;
+            }
+            String fused = fusedNameOf(name);
+            float[] all = fusedCache.computeIfAbsent(fused, f -> params.get(f).toType(DataType.FLOAT32, false)
+                    .toFloatArray());
+            long n = 1;
+            for (long d : e.getValue()) {
+                n *= d;
+            }
+            long from = offsets.getOrDefault(fused, 0L);
+            float[] part = java.util.Arrays.copyOfRange(all, (int) from, (int) (from + n));
+            offsets.put(fused, from + n);
+            out.put(name, SafeTensors.Tensor.ofFloats(part, e.getValue()));
+        }
+        return out;
+    }
+
+    private static String fusedNameOf(String hfName) {
+        int layer = Integer.parseInt(hfName.split("\\.")[2]);
+        String suffix = hfName.substring(hfName.lastIndexOf('.'));
+        return (hfName.contains("self_attn.") ? qkvName(layer) : gateUpName(layer)) + suffix;
     }
 
     public Lora lora() {
@@ -117,17 +218,44 @@ public final class LlamaModel implements AutoCloseable {
         if (lora == null) {
             return;
         }
-        for (String module : lora.modules()) {
-            String name = module + ".weight";
-            NDArray delta = lora.delta(module);
-            NDArray merged = weights.get(name).add(delta);
-            merged.attach(manager);
-            weights.get(name).close();
-            weights.put(name, merged);
-            delta.close();
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            for (int i = 0; i < config.numHiddenLayers(); i++) {
+                mergeFused(qkvName(i) + ".weight", i, "q_proj", "k_proj", "v_proj");
+                mergeFused(gateUpName(i) + ".weight", i, "gate_proj", "up_proj");
+                for (String proj : new String[] {"o_proj", "down_proj"}) {
+                    NDArray delta = lora.delta(projectionPath(i, proj));
+                    if (delta != null) {
+                        replace(projectionPath(i, proj) + ".weight",
+                                params.get(projectionPath(i, proj) + ".weight").add(delta));
+                    }
+                }
+            }
         }
         lora.close();
         lora = null;
+    }
+
+    private void mergeFused(String fused, int layer, String... parts) {
+        NDArray w = params.get(fused);
+        NDList deltas = new NDList();
+        boolean any = false;
+        for (String part : parts) {
+            long rows = expectedShapes(config).get(projectionPath(layer, part) + ".weight")[0];
+            NDArray d = lora.delta(projectionPath(layer, part));
+            any |= d != null;
+            deltas.add(d != null ? d : manager.zeros(new Shape(rows, w.getShape().get(1)), dtype));
+        }
+        if (any) {
+            replace(fused, w.add(NDArrays.concat(deltas, 0)));
+        }
+    }
+
+    private void replace(String name, NDArray value) {
+        NDScope.unregister(value);
+        value.attach(manager);
+        params.get(name).close();
+        params.put(name, value);
     }
 
     /**
@@ -135,7 +263,8 @@ public final class LlamaModel implements AutoCloseable {
      *
      * @param inputIds [B, T] int64 token ids
      * @param positions [B, T] int64 position ids (they differ from 0..T-1 for left-padded rows)
-     * @param keyMask [B, S] boolean, true for real tokens; S = positions already cached + T
+     * @param keyMask [B, S] boolean, true for real tokens (S = positions already cached + T); null when every
+     *     key is a real token
      * @param cache null to attend only within this call
      * @param training enables LoRA dropout
      */
@@ -144,21 +273,21 @@ public final class LlamaModel implements AutoCloseable {
         long batch = shape.get(0);
         long t = shape.get(1);
         int past = cache == null ? 0 : cache.length();
-        NDArray h = weights.get(EMBED).get(inputIds);
-        NDArray[] cosSin = rope.cosSin(positions, dtype);
-        NDArray mask = attentionMask(keyMask, past, (int) t);
+        NDArray h = params.get(EMBED).get(inputIds);
+        NDArray[] cosSin = rope.cosSin(positions);
+        NDArray mask = attentionMask(keyMask, batch, past, (int) t);
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             h = block(i, h, cosSin, mask, cache, training, batch, t);
         }
         if (cache != null) {
             cache.advance((int) t);
         }
-        return rmsNorm(h, weights.get(FINAL_NORM));
+        return rmsNorm(h, params.get(FINAL_NORM));
     }
 
     /** Logits over the vocabulary for hidden states [..., hidden]. */
     public NDArray logits(NDArray hidden) {
-        NDArray head = config.tieWordEmbeddings() ? weights.get(EMBED) : weights.get(LM_HEAD);
+        NDArray head = config.tieWordEmbeddings() ? params.get(EMBED) : params.get(LM_HEAD);
         return Linear.linear(hidden, head).singletonOrThrow();
     }
 
@@ -168,50 +297,68 @@ public final class LlamaModel implements AutoCloseable {
         int heads = config.numAttentionHeads();
         int kvHeads = config.numKeyValueHeads();
         int d = config.headSize();
-        NDArray x = rmsNorm(h, weights.get(p + "input_layernorm.weight"));
-        NDArray q = project(layer, "q_proj", x, training).reshape(batch, t, heads, d).transpose(0, 2, 1, 3);
-        NDArray k = project(layer, "k_proj", x, training).reshape(batch, t, kvHeads, d).transpose(0, 2, 1, 3);
-        NDArray v = project(layer, "v_proj", x, training).reshape(batch, t, kvHeads, d).transpose(0, 2, 1, 3);
-        q = Rope.apply(q, cosSin);
-        k = Rope.apply(k, cosSin);
+        NDArray x = rmsNorm(h, params.get(p + "input_layernorm.weight"));
+        NDArray qkv = linear(x, qkvName(layer));
+        if (lora != null) {
+            qkv = lora.addFused(qkv, x, training, layer, "q_proj", "k_proj", "v_proj");
+        }
+        // [B, T, heads + 2 kv, d] -> [B, heads + 2 kv, T, d]; rotary embedding on q and k together
+        NDList qkAndV = qkv.reshape(batch, t, heads + 2L * kvHeads, d).transpose(0, 2, 1, 3)
+                .split(new long[] {heads + kvHeads}, 1);
+        NDList qk = rope.apply(qkAndV.get(0), cosSin).split(new long[] {heads}, 1);
+        NDArray q = qk.get(0);
+        NDArray k = qk.get(1);
+        NDArray v = qkAndV.get(1);
         if (cache != null) {
             NDArray[] kv = cache.update(layer, k, v);
             k = kv[0];
             v = kv[1];
         }
         int group = heads / kvHeads;
-        // grouped-query attention: query heads [kv, group] share key/value head kv, without copying k and v
-        NDArray q5 = q.reshape(batch, kvHeads, group, t, d);
-        NDArray k5 = k.expandDims(2);
-        NDArray v5 = v.expandDims(2);
-        NDArray scores = q5.matMul(k5.transpose(0, 1, 2, 4, 3)).mul(1.0 / Math.sqrt(d));
+        // grouped-query attention without copying k and v: the `group` query heads that share a key/value head
+        // are adjacent, so [B, heads, T, d] views as [B, kv, group*T, d] and one batched matmul serves them all
+        NDArray scores = q.reshape(batch, kvHeads, group * t, d).matMul(k.transpose(0, 1, 3, 2)).mul(scale);
+        long s = k.getShape().get(2);
         if (dtype != DataType.FLOAT32) {
             scores = scores.toType(DataType.FLOAT32, false);
         }
-        NDArray probs = scores.add(mask).softmax(-1);
+        if (mask != null) {
+            scores = scores.reshape(batch, kvHeads, group, t, s).add(mask).reshape(batch, kvHeads, group * t, s);
+        }
+        NDArray probs = scores.softmax(3);
         if (dtype != DataType.FLOAT32) {
             probs = probs.toType(dtype, false);
         }
-        NDArray attn = probs.matMul(v5).reshape(batch, heads, t, d).transpose(0, 2, 1, 3)
+        NDArray attn = probs.matMul(v).reshape(batch, heads, t, d).transpose(0, 2, 1, 3)
                 .reshape(batch, t, (long) heads * d);
         h = h.add(project(layer, "o_proj", attn, training));
-        x = rmsNorm(h, weights.get(p + "post_attention_layernorm.weight"));
-        NDArray gate = project(layer, "gate_proj", x, training);
-        NDArray up = project(layer, "up_proj", x, training);
-        return h.add(project(layer, "down_proj", Activation.swish(gate, 1f).mul(up), training));
+        x = rmsNorm(h, params.get(p + "post_attention_layernorm.weight"));
+        NDArray gateUp = linear(x, gateUpName(layer));
+        if (lora != null) {
+            gateUp = lora.addFused(gateUp, x, training, layer, "gate_proj", "up_proj");
+        }
+        NDList gu = gateUp.split(2, gateUp.getShape().dimension() - 1);
+        NDArray gate = gu.get(0);
+        NDArray act = gate.mul(Activation.sigmoid(gate)).mul(gu.get(1));
+        return h.add(project(layer, "down_proj", act, training));
+    }
+
+    private NDArray linear(NDArray x, String module) {
+        NDArray bias = params.get(module + ".bias");
+        NDArray w = params.get(module + ".weight");
+        return (bias == null ? Linear.linear(x, w) : Linear.linear(x, w, bias)).singletonOrThrow();
     }
 
     private NDArray project(int layer, String proj, NDArray x, boolean training) {
         String module = projectionPath(layer, proj);
-        NDArray bias = weights.get(module + ".bias");
-        NDArray w = weights.get(module + ".weight");
-        NDArray y = (bias == null ? Linear.linear(x, w) : Linear.linear(x, w, bias)).singletonOrThrow();
+        NDArray y = linear(x, module);
         return lora == null ? y : lora.apply(module, x, y, training);
     }
 
     private NDArray rmsNorm(NDArray x, NDArray weight) {
         NDArray x32 = dtype == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
-        NDArray normed = x32.mul(x32.square().mean(new int[] {-1}, true).add(config.rmsNormEps()).pow(-0.5));
+        // mean of squares as a matmul with a column of 1/hidden: one cheap call instead of a slow reduction
+        NDArray normed = x32.div(x32.square().matMul(meanColumn).add(eps).sqrt());
         if (dtype != DataType.FLOAT32) {
             normed = normed.toType(dtype, false);
         }
@@ -220,20 +367,28 @@ public final class LlamaModel implements AutoCloseable {
 
     /**
      * Additive mask [B, 1, 1, T, S]: 0 where query slot i may attend key slot j (j ≤ i, inside the sliding window
-     * if any, and j a real token), the most negative float elsewhere.
+     * if any, and j a real token), the most negative float elsewhere. Null when nothing needs masking (one new
+     * token, no padding, no window in reach).
      */
-    private NDArray attentionMask(NDArray keyMask, int past, int t) {
-        long batch = keyMask.getShape().get(0);
-        long s = keyMask.getShape().get(1);
-        NDManager m = keyMask.getManager();
+    private NDArray attentionMask(NDArray keyMask, long batch, int past, int t) {
+        long s = past + t;
+        Integer window = config.slidingWindow();
+        boolean windowApplies = window != null && s > window;
+        if (t == 1 && keyMask == null && !windowApplies) {
+            return null;
+        }
+        NDManager m = manager;
         NDArray kSlot = m.arange(0, (int) s).reshape(1, s);
         NDArray qSlot = m.arange(past, past + t).reshape(t, 1);
         NDArray allowed = kSlot.lte(qSlot);
-        if (config.slidingWindow() != null) {
-            allowed = allowed.logicalAnd(qSlot.sub(kSlot).lt(config.slidingWindow()));
+        if (windowApplies) {
+            allowed = allowed.logicalAnd(qSlot.sub(kSlot).lt(window));
         }
-        allowed = allowed.reshape(1, 1, 1, t, s).logicalAnd(keyMask.reshape(batch, 1, 1, 1, s));
-        return allowed.toType(DataType.FLOAT32, false).sub(1f).mul(Float.MAX_VALUE);
+        allowed = allowed.reshape(1, 1, 1, t, s);
+        if (keyMask != null) {
+            allowed = allowed.logicalAnd(keyMask.reshape(batch, 1, 1, 1, s));
+        }
+        return allowed.toType(DataType.FLOAT32, false).sub(one).mul(maxFloat);
     }
 
     @Override

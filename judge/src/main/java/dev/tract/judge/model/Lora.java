@@ -1,6 +1,8 @@
 package dev.tract.judge.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -30,12 +32,15 @@ public final class Lora implements AutoCloseable {
     private final NDManager manager;
     private final Map<String, NDArray> a = new LinkedHashMap<>();
     private final Map<String, NDArray> b = new LinkedHashMap<>();
-    private final float scale;
+    private final NDArray scaleArray;
+    private final Map<String, long[]> shapes;
 
-    private Lora(LoraConfig config, NDManager manager) {
+    private Lora(LoraConfig config, NDManager manager, LlamaModel model) {
         this.config = config;
         this.manager = manager;
-        this.scale = (float) config.scale();
+        this.shapes = LlamaModel.expectedShapes(model.config());
+        this.scaleArray = manager.create(new float[] {(float) config.scale()}).toType(model.dtype(), false);
+        ai.djl.ndarray.NDScope.unregister(scaleArray);
     }
 
     /** The modules LoRA can adapt in a model of this config, in a stable order, with [out, in] shapes. */
@@ -55,7 +60,7 @@ public final class Lora implements AutoCloseable {
 
     /** Fresh adapters: A Kaiming-uniform (as PEFT initialises it), B zero. */
     public static Lora init(LlamaModel model, LoraConfig config, long seed) {
-        Lora lora = new Lora(config, model.manager().newSubManager());
+        Lora lora = new Lora(config, model.manager().newSubManager(), model);
         Random rnd = new Random(seed);
         for (Map.Entry<String, long[]> e : targets(model.config(), config).entrySet()) {
             long out = e.getValue()[0];
@@ -79,7 +84,7 @@ public final class Lora implements AutoCloseable {
             throw new JudgeInputException(file.toString(), null, "adapter weights not found");
         }
         Map<String, SafeTensors.Tensor> tensors = SafeTensors.read(file);
-        Lora lora = new Lora(config, model.manager().newSubManager());
+        Lora lora = new Lora(config, model.manager().newSubManager(), model);
         for (Map.Entry<String, long[]> e : targets(model.config(), config).entrySet()) {
             String module = e.getKey();
             long out = e.getValue()[0];
@@ -118,20 +123,42 @@ public final class Lora implements AutoCloseable {
 
     /** Adds the adapter's contribution to a base projection's output. */
     NDArray apply(String module, NDArray x, NDArray base, boolean training) {
-        NDArray la = a.get(module);
-        if (la == null) {
-            return base;
-        }
+        return a.containsKey(module) ? base.add(output(module, x, training)) : base;
+    }
+
+    /** scale * B A dropout(x) for one adapted module. */
+    private NDArray output(String module, NDArray x, boolean training) {
         NDArray in = training && config.dropout() > 0 ? Dropout.dropout(x, (float) config.dropout(), true)
                 .singletonOrThrow() : x;
-        NDArray low = Linear.linear(in, la).singletonOrThrow();
-        return base.add(Linear.linear(low, b.get(module)).singletonOrThrow().mul(scale));
+        NDArray low = Linear.linear(in, a.get(module)).singletonOrThrow();
+        return Linear.linear(low, b.get(module)).singletonOrThrow().mul(scaleArray);
+    }
+
+    /**
+     * Adds the adapters of several projections that the model computes as one fused matrix (q/k/v, gate/up) to
+     * the fused output; parts without an adapter contribute zeros.
+     */
+    NDArray addFused(NDArray fusedOut, NDArray x, boolean training, int layer, String... parts) {
+        NDList pieces = new NDList();
+        boolean any = false;
+        Shape lead = x.getShape().slice(0, x.getShape().dimension() - 1);
+        for (String part : parts) {
+            String module = LlamaModel.projectionPath(layer, part);
+            if (a.containsKey(module)) {
+                pieces.add(output(module, x, training));
+                any = true;
+            } else {
+                long rows = shapes.get(module + ".weight")[0];
+                pieces.add(x.getManager().zeros(lead.add(rows), x.getDataType()));
+            }
+        }
+        return any ? fusedOut.add(NDArrays.concat(pieces, lead.dimension())) : fusedOut;
     }
 
     /** W + scale * B A for one module, or null when the module has no adapter. */
     NDArray delta(String module) {
         NDArray la = a.get(module);
-        return la == null ? null : b.get(module).matMul(la).mul(scale);
+        return la == null ? null : b.get(module).matMul(la).mul(scaleArray);
     }
 
     /** The trainable tensors (A and B of every module), named as in PEFT's file. */

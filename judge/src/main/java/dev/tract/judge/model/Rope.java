@@ -14,8 +14,11 @@ import ai.djl.ndarray.types.DataType;
  */
 final class Rope {
     private final NDArray invFreq;
+    private final NDArray rotation;
+    private final DataType dtype;
 
-    Rope(LlamaConfig c, NDManager manager) {
+    Rope(LlamaConfig c, NDManager manager, DataType dtype) {
+        this.dtype = dtype;
         int d = c.headSize();
         float[] f = new float[d / 2];
         for (int i = 0; i < f.length; i++) {
@@ -42,12 +45,22 @@ final class Rope {
                 }
             }
         }
-        invFreq = manager.create(f).reshape(1, 1, f.length);
+        // created in its final shape: an array made from host memory must outlive any view of it
+        invFreq = manager.create(f, new ai.djl.ndarray.types.Shape(1, 1, f.length));
         NDScope.unregister(invFreq);
+        // rotate_half(x) = cat(-x[d/2:], x[:d/2]) as one matmul with a signed permutation (exact: one term per sum)
+        float[] r = new float[d * d];
+        int half = d / 2;
+        for (int j = 0; j < half; j++) {
+            r[(j + half) * d + j] = -1f;
+            r[j * d + j + half] = 1f;
+        }
+        rotation = manager.create(r, new ai.djl.ndarray.types.Shape(d, d)).toType(dtype, false);
+        NDScope.unregister(rotation);
     }
 
     /** cos and sin, each [B, 1, T, d], for positions [B, T]. */
-    NDArray[] cosSin(NDArray positions, DataType dtype) {
+    NDArray[] cosSin(NDArray positions) {
         long b = positions.getShape().get(0);
         long t = positions.getShape().get(1);
         NDArray freqs = positions.toType(DataType.FLOAT32, false).reshape(b, t, 1).mul(invFreq);
@@ -62,10 +75,7 @@ final class Rope {
     }
 
     /** x * cos + rotate_half(x) * sin for x [B, H, T, d]. */
-    static NDArray apply(NDArray x, NDArray[] cosSin) {
-        int last = x.getShape().dimension() - 1;
-        NDList halves = x.split(2, last);
-        NDArray rotated = NDArrays.concat(new NDList(halves.get(1).neg(), halves.get(0)), last);
-        return x.mul(cosSin[0]).add(rotated.mul(cosSin[1]));
+    NDArray apply(NDArray x, NDArray[] cosSin) {
+        return x.mul(cosSin[0]).add(x.matMul(rotation).mul(cosSin[1]));
     }
 }

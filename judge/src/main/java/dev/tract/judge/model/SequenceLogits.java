@@ -16,8 +16,6 @@ public final class SequenceLogits {
     public static float[][] of(LlamaModel model, long[] ids) {
         int t = ids.length;
         NDManager m = model.manager();
-        boolean[] mask = new boolean[t];
-        Arrays.fill(mask, true);
         long[] pos = new long[t];
         for (int i = 0; i < t; i++) {
             pos[i] = i;
@@ -25,7 +23,7 @@ public final class SequenceLogits {
         try (GradMode ignored = GradMode.disabled(); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             NDArray hidden = model.forward(m.create(ids, new Shape(1, t)), m.create(pos, new Shape(1, t)),
-                    m.create(mask, new Shape(1, t)), null, false);
+                    null, null, false);
             float[] flat = model.logits(hidden).toType(DataType.FLOAT32, false).toFloatArray();
             int v = flat.length / t;
             float[][] out = new float[t][];

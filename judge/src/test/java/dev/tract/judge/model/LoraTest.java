@@ -70,7 +70,7 @@ class LoraTest {
             for (Map.Entry<String, NDArray> e : lora.parameters().entrySet()) {
                 assertThat(e.getValue().getGradient().abs().sum().getFloat()).as(e.getKey()).isGreaterThan(0f);
             }
-            for (Map.Entry<String, NDArray> e : m.weights().entrySet()) {
+            for (Map.Entry<String, NDArray> e : m.parameters().entrySet()) {
                 assertThat(e.getValue().hasGradient()).as(e.getKey()).isFalse();
             }
         }
