@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 /** Runs src/test/python/hf_llama_reference.py, an independent NumPy implementation of the HF forward pass. */
 final class ReferenceImplementation {
     private static final Path SCRIPT = Path.of("src/test/python/hf_llama_reference.py").toAbsolutePath();
+    private static final String PYTHON = System.getenv().getOrDefault("TRACT_PYTHON", "python3");
     private static Boolean available;
 
     private ReferenceImplementation() {}
@@ -18,7 +19,7 @@ final class ReferenceImplementation {
     static synchronized boolean available() {
         if (available == null) {
             try {
-                Process p = new ProcessBuilder("python3", "-c", "import numpy").redirectErrorStream(true).start();
+                Process p = new ProcessBuilder(PYTHON, "-c", "import numpy").redirectErrorStream(true).start();
                 available = p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
             } catch (IOException | InterruptedException e) {
                 available = false;
@@ -28,7 +29,7 @@ final class ReferenceImplementation {
     }
 
     static float[][] logits(Path modelDir, long[] ids) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("python3", SCRIPT.toString(), modelDir.toString(), Arrays.toString(ids))
+        Process p = new ProcessBuilder(PYTHON, SCRIPT.toString(), modelDir.toString(), Arrays.toString(ids))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         byte[] out = p.getInputStream().readAllBytes();
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
