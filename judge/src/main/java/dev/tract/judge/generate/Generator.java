@@ -46,8 +46,20 @@ public final class Generator {
         return generateIds(ids, config);
     }
 
-    /** Generates one continuation per tokenised prompt. */
+    /** Generates one continuation per tokenised prompt; row r draws from a stream seeded by (seed, r). */
     public List<Generation> generateIds(List<long[]> prompts, GenerationConfig config) {
+        long[] seeds = new long[prompts.size()];
+        for (int r = 0; r < seeds.length; r++) {
+            seeds[r] = config.seed() * 0x9E3779B97F4A7C15L + r;
+        }
+        return generateIds(prompts, config, seeds);
+    }
+
+    /**
+     * Generates one continuation per tokenised prompt, row r drawing from a stream seeded by {@code rowSeeds[r]}:
+     * a row's text then does not depend on which other prompts share its batch.
+     */
+    public List<Generation> generateIds(List<long[]> prompts, GenerationConfig config, long[] rowSeeds) {
         int batch = prompts.size();
         int promptLen = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
         if (promptLen == 0) {
@@ -81,7 +93,7 @@ public final class Generator {
                 }
             }
             nextPos[r] = p.length;
-            rnd[r] = new SplittableRandom(config.seed() * 0x9E3779B97F4A7C15L + r);
+            rnd[r] = new SplittableRandom(rowSeeds[r]);
             generated.add(new ArrayList<>());
         }
         TokenChooser chooser = new TokenChooser(config);

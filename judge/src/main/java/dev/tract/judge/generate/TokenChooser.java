@@ -9,20 +9,21 @@ import java.util.SplittableRandom;
  * top-p (drop the lowest-probability tokens whose cumulative probability is at most 1 - p, keeping at least one),
  * then argmax or a draw from the softmax.
  */
-final class TokenChooser {
+public final class TokenChooser {
     private final GenerationConfig config;
 
-    TokenChooser(GenerationConfig config) {
+    public TokenChooser(GenerationConfig config) {
         this.config = config;
     }
 
-    int choose(float[] logits, boolean[] seen, SplittableRandom rnd) {
+    /** Picks a token; {@code seen} marks tokens already in the sequence (for the repetition penalty), or null. */
+    public int choose(float[] logits, boolean[] seen, SplittableRandom rnd) {
         int v = logits.length;
         double[] s = new double[v];
         float rp = (float) config.repetitionPenalty();
         for (int i = 0; i < v; i++) {
             float l = logits[i];
-            if (rp != 1f && seen[i]) {
+            if (rp != 1f && seen != null && seen[i]) {
                 l = l < 0 ? l * rp : l / rp;
             }
             s[i] = l;

@@ -4,6 +4,10 @@ import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tract.judge.JudgeInputException;
+import dev.tract.judge.data.JudgeExample;
+import dev.tract.judge.data.PromptTemplate;
+import dev.tract.judge.data.SyntheticTask;
+import dev.tract.judge.data.Targets;
 import dev.tract.judge.tokenizer.ByteLevelBpe;
 import dev.tract.judge.tokenizer.JudgeTokenizer;
 import dev.tract.judge.tokenizer.ScoreTokens;
@@ -20,13 +24,23 @@ public final class ModelInit {
 
     private ModelInit() {}
 
-    /** The text the presets' tokenizers are learned from. */
+    /**
+     * The text the presets' tokenizers are learned from: judge-style English plus prompts and targets of the
+     * built-in synthetic task in both templates.
+     */
     public static String presetCorpus() {
+        StringBuilder sb = new StringBuilder();
         try (InputStream in = ModelInit.class.getResourceAsStream(CORPUS)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            sb.append(new String(in.readAllBytes(), StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new IllegalStateException("corpus resource missing", e);
         }
+        int i = 0;
+        for (JudgeExample e : SyntheticTask.generate(300, 20240601)) {
+            PromptTemplate t = i++ % 4 == 0 ? PromptTemplate.PROMETHEUS : PromptTemplate.COMPACT;
+            sb.append('\n').append(t.render(e)).append(Targets.target(e.feedback(), e.goldScore()));
+        }
+        return sb.toString();
     }
 
     /**
