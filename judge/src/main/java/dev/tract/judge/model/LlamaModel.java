@@ -273,7 +273,10 @@ public final class LlamaModel implements AutoCloseable {
         long batch = shape.get(0);
         long t = shape.get(1);
         int past = cache == null ? 0 : cache.length();
-        NDArray h = params.get(EMBED).get(inputIds);
+        // torch.embedding: its CPU backward sums rows deterministically (index_put would not), so resumed runs
+        // reproduce uninterrupted ones bit for bit
+        NDArray h = ai.djl.nn.core.Embedding.embedding(inputIds, params.get(EMBED),
+                ai.djl.ndarray.types.SparseFormat.DENSE).singletonOrThrow();
         NDArray[] cosSin = rope.cosSin(positions);
         NDArray mask = attentionMask(keyMask, batch, past, (int) t);
         for (int i = 0; i < config.numHiddenLayers(); i++) {

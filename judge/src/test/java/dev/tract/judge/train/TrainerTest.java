@@ -1,0 +1,133 @@
+package dev.tract.judge.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
+import dev.tract.judge.JudgeInputException;
+import dev.tract.judge.TestModels;
+import dev.tract.judge.data.PromptTemplate;
+import dev.tract.judge.data.SyntheticTask;
+import dev.tract.judge.model.Checkpoints;
+import dev.tract.judge.model.LlamaModel;
+import dev.tract.judge.tokenizer.JudgeTokenizer;
+import dev.tract.judge.tokenizer.ScoreTokens;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class TrainerTest {
+    @TempDir
+    Path tmp;
+
+    private static String weightsDigest(Path dir) {
+        return Checkpointer.sha256(dir.resolve("model.safetensors"));
+    }
+
+    @ParameterizedTest(name = "lora={0}")
+    @ValueSource(booleans = {false, true})
+    void stopCheckpointAndResumeInANewProcessGivesBitIdenticalWeights(boolean lora) throws Exception {
+        Path model = TestModels.tiny();
+        TrainResult straight = ResumeHarness.run(model, tmp.resolve("ck-a"), lora, 0, tmp.resolve("a"));
+        assertThat(straight.steps()).isEqualTo(6);
+
+        TrainResult firstHalf = ResumeHarness.run(model, tmp.resolve("ck-b"), lora, 3, tmp.resolve("b-half"));
+        assertThat(firstHalf.stopped()).isTrue();
+        assertThat(firstHalf.steps()).isEqualTo(3);
+        assertThat(Files.readString(tmp.resolve("ck-b/LATEST")).strip()).isEqualTo("step-000003");
+
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), ResumeHarness.class.getName(), model.toString(),
+                tmp.resolve("ck-b").toString(), String.valueOf(lora), "0", tmp.resolve("b").toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(out).contains("resumed_from=3 steps=6");
+
+        assertThat(weightsDigest(tmp.resolve("b"))).isEqualTo(weightsDigest(tmp.resolve("a")));
+        assertThat(weightsDigest(tmp.resolve("b-half"))).isNotEqualTo(weightsDigest(tmp.resolve("a")));
+        assertThat(weightsDigest(tmp.resolve("a"))).isNotEqualTo(weightsDigest(model));
+    }
+
+    @Test
+    void corruptCheckpointIsRefusedAndTheOlderGoodOneIsUsed() throws Exception {
+        Path ck = tmp.resolve("ck");
+        ResumeHarness.run(TestModels.tiny(), ck, false, 0, tmp.resolve("out"));
+        Checkpointer c = new Checkpointer(ck, 2);
+        assertThat(c.checkpoints()).extracting(q -> q.getFileName().toString())
+                .containsExactly("step-000006", "step-000004");
+        Path params = ck.resolve("step-000006/" + Checkpointer.PARAMS);
+        try (RandomAccessFile f = new RandomAccessFile(params.toFile(), "rw")) {
+            f.seek(f.length() / 2);
+            int b = f.read();
+            f.seek(f.length() / 2);
+            f.write(b ^ 0x01);
+        }
+        assertThatThrownBy(() -> c.restore(ck.resolve("step-000006")))
+                .isInstanceOf(CorruptCheckpointException.class)
+                .hasMessageContaining(params.toString()).hasMessageContaining("sha256");
+        Checkpointer.Restored r = c.latestValid().orElseThrow();
+        assertThat(r.state().step()).isEqualTo(4);
+    }
+
+    private static List<Double> train(LlamaModel model, JudgeTokenizer tok, TrainConfig cfg, Path ck)
+            throws Exception {
+        ExampleEncoder enc = new ExampleEncoder(tok, ScoreTokens.detect(tok), PromptTemplate.COMPACT, 300);
+        List<EncodedExample> data = Trainer.encode(SyntheticTask.generate(64, 2), enc, Objective.COT_RAFT);
+        List<Double> losses = new ArrayList<>();
+        Trainer t = new Trainer(model, tok, enc, cfg, data, new TrainListener() {
+            @Override
+            public void onStep(StepMetrics m) {
+                losses.add(m.loss());
+                assertThat(m.tokensPerSecond()).isPositive();
+                assertThat(m.gradNorm()).isPositive();
+            }
+        });
+        t.run(ck, false, () -> false);
+        return losses;
+    }
+
+    @Test
+    void lossFalls() throws Exception {
+        try (LlamaModel model = Checkpoints.load(TestModels.tiny(), Device.cpu(), DataType.FLOAT32);
+             JudgeTokenizer tok = JudgeTokenizer.load(TestModels.tiny())) {
+            List<Double> losses = train(model, tok, ResumeHarness.config(false).withSteps(30).withLr(1e-2)
+                    .withBatch(8, 1), tmp.resolve("ck"));
+            double first = losses.subList(0, 5).stream().mapToDouble(d -> d).average().orElseThrow();
+            double last = losses.subList(25, 30).stream().mapToDouble(d -> d).average().orElseThrow();
+            assertThat(last).isLessThan(first * 0.7);
+        }
+    }
+
+    @Test
+    void loraTrainsOnlyTheAdapters() throws Exception {
+        try (LlamaModel model = Checkpoints.load(TestModels.tiny(), Device.cpu(), DataType.FLOAT32);
+             JudgeTokenizer tok = JudgeTokenizer.load(TestModels.tiny())) {
+            java.util.Map<String, float[]> before = new java.util.HashMap<>();
+            model.parameters().forEach((k, v) -> before.put(k, v.toFloatArray()));
+            train(model, tok, ResumeHarness.config(true).withSteps(4), tmp.resolve("ck"));
+            model.parameters().forEach((k, v) -> assertThat(v.toFloatArray()).as(k).containsExactly(before.get(k)));
+            assertThat(model.lora().parameters().get(
+                    "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight").abs().sum().getFloat())
+                    .isPositive();
+        }
+    }
+
+    @Test
+    void checkpointOfAnotherRunIsRefused() throws Exception {
+        Path ck = tmp.resolve("ck");
+        ResumeHarness.run(TestModels.tiny(), ck, false, 2, tmp.resolve("out"));
+        assertThatThrownBy(() -> ResumeHarness.run(TestModels.tiny(), ck, true, 0, tmp.resolve("out2")))
+                .isInstanceOf(JudgeInputException.class).hasMessageContaining("config_digest");
+    }
+}
