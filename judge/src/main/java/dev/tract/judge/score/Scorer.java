@@ -41,11 +41,20 @@ public final class Scorer {
 
     /** Scores examples; {@code progress} receives the number of examples done after each batch. */
     public List<ScoredExample> score(List<JudgeExample> examples, ScoreConfig config, IntConsumer progress) {
+        return score(examples, config, 0, progress);
+    }
+
+    /**
+     * Scores examples that sit at {@code firstIndex} onwards in a larger set (a shard): the random draws of
+     * example i are those it gets when the whole set is scored at once.
+     */
+    public List<ScoredExample> score(List<JudgeExample> examples, ScoreConfig config, int firstIndex,
+                                     IntConsumer progress) {
         List<ScoredExample> out = new ArrayList<>(examples.size());
         int perBatch = Math.max(1, config.batchSize() / Math.max(1, config.nCot()));
         for (int from = 0; from < examples.size(); from += perBatch) {
             int to = Math.min(examples.size(), from + perBatch);
-            out.addAll(scoreBatch(examples.subList(from, to), from, config));
+            out.addAll(scoreBatch(examples.subList(from, to), firstIndex + from, config));
             progress.accept(to);
         }
         return out;

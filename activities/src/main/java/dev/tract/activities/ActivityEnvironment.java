@@ -1,0 +1,35 @@
+package dev.tract.activities;
+
+import io.temporal.client.WorkflowClient;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * What the activities of one worker process share.
+ *
+ * @param client used to send progress to the workflows (null disables progress signals)
+ * @param workDir local folder for models, data and checkpoints being worked on
+ * @param device device name for the model (auto, cpu, gpu:N)
+ * @param shuttingDown set when the worker received SIGTERM: running activities checkpoint and give up their task
+ * @param generationBatch prompts per generation batch
+ * @param faults test hook, called after every training step
+ */
+public record ActivityEnvironment(WorkflowClient client, Path workDir, String device, AtomicBoolean shuttingDown,
+                                  int generationBatch, Faults faults) {
+
+    /** Called after every training step; tests use it to fail an attempt part-way. */
+    public interface Faults {
+        void afterStep(String stage, int attempt, int step);
+
+        Faults NONE = (stage, attempt, step) -> { };
+    }
+
+    public static ActivityEnvironment of(WorkflowClient client, Path workDir) {
+        return new ActivityEnvironment(client, workDir, System.getenv().getOrDefault("TRACT_DEVICE", "auto"),
+                new AtomicBoolean(), 8, Faults.NONE);
+    }
+
+    public ActivityEnvironment withFaults(Faults f) {
+        return new ActivityEnvironment(client, workDir, device, shuttingDown, generationBatch, f);
+    }
+}

@@ -1,0 +1,359 @@
+package dev.tract.activities;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tract.activities.artifacts.ArtifactStore;
+import dev.tract.activities.artifacts.ArtifactStores;
+import dev.tract.activities.artifacts.Digests;
+import dev.tract.judge.data.CanonicalJson;
+import dev.tract.judge.data.Datasets;
+import dev.tract.judge.data.JudgeExample;
+import dev.tract.judge.data.PromptTemplate;
+import dev.tract.judge.data.Targets;
+import dev.tract.judge.generate.Generation;
+import dev.tract.judge.generate.GenerationConfig;
+import dev.tract.judge.generate.Generator;
+import dev.tract.judge.model.Checkpoints;
+import dev.tract.judge.model.LoraConfig;
+import dev.tract.judge.score.ScoreConfig;
+import dev.tract.judge.score.ScoreMode;
+import dev.tract.judge.score.ScoredExample;
+import dev.tract.judge.score.Scorer;
+import dev.tract.judge.train.Checkpointer;
+import dev.tract.judge.train.EncodedExample;
+import dev.tract.judge.train.Objective;
+import dev.tract.judge.train.StepMetrics;
+import dev.tract.judge.train.TrainConfig;
+import dev.tract.judge.train.TrainListener;
+import dev.tract.judge.train.TrainResult;
+import dev.tract.judge.train.Trainer;
+import dev.tract.workflows.GpuActivities;
+import dev.tract.workflows.Values;
+import dev.tract.workflows.spec.PipelineSpec;
+import io.temporal.activity.Activity;
+import io.temporal.activity.ActivityExecutionContext;
+import io.temporal.failure.ApplicationFailure;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Training, CoT generation and evaluation. Every output is stored under {@code stages/<kind>/<cache key>/} with a
+ * {@code _SUCCESS} marker written last: an activity whose marker exists returns the stored result (cached), and a
+ * retried shard rewrites the same file (no duplicates). Training uploads each checkpoint and then LATEST, heartbeats
+ * {step, checkpointUri}, and on a retry resumes from the newer of its heartbeat details and the stored LATEST.
+ */
+public class GpuActivitiesImpl implements GpuActivities {
+    /** Failure type of an attempt that gave up its task because the worker is shutting down. */
+    public static final String WORKER_SHUTDOWN = "WorkerShutdown";
+    private static final Logger LOG = LoggerFactory.getLogger(GpuActivitiesImpl.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String SUCCESS = "_SUCCESS";
+
+    private final ActivityEnvironment env;
+    private final Materializer materializer;
+
+    public GpuActivitiesImpl(ActivityEnvironment env) {
+        this.env = env;
+        this.materializer = new Materializer(env.workDir());
+    }
+
+    /** The progress of one attempt, carried in heartbeats. {@code trainedStep} is the newest step done. */
+    public record TrainHeartbeat(int step, String checkpointUri, int trainedStep) {}
+
+    /** Resumes and lost work of a stage across attempts, kept beside its checkpoints. */
+    public record Ledger(int attempts, int resumes, int lostSteps) {}
+
+    @Override
+    public Values.TrainOutcome train(Values.TrainRequest req) {
+        return Failures.run(() -> doTrain(req));
+    }
+
+    private Values.TrainOutcome doTrain(Values.TrainRequest req) throws Exception {
+        ActivityExecutionContext ctx = Activity.getExecutionContext();
+        int attempt = ctx.getInfo().getAttempt();
+        try (ArtifactStore store = ArtifactStores.open(req.artifactRoot())) {
+            String base = "stages/train/" + req.cacheKey();
+            Optional<String> done = store.getString(base + "/" + SUCCESS);
+            if (done.isPresent()) {
+                Values.TrainOutcome o = JSON.readValue(done.get(), Values.TrainOutcome.class);
+                return new Values.TrainOutcome(o.stage(), o.cacheKey(), o.modelUri(), o.modelDigest(), o.steps(),
+                        o.totalSteps(), o.finalLoss(), 0, o.tokensPerSecond(), o.attempts(), o.resumes(),
+                        o.lostSteps(), true);
+            }
+            Path local = env.workDir().resolve("train").resolve(req.cacheKey());
+            Path checkpoints = local.resolve("checkpoints");
+            Files.createDirectories(checkpoints);
+            TrainHeartbeat previous = ctx.getHeartbeatDetails(TrainHeartbeat.class).orElse(null);
+            fetchNewestCheckpoint(store, base, checkpoints, previous);
+
+            Path modelDir = materializer.directory(req.modelUri(), store);
+            List<JudgeExample> examples = new ArrayList<>();
+            for (String uri : req.dataUris()) {
+                examples.addAll(Datasets.load(materializer.file(uri, store)));
+            }
+            PipelineSpec.Stage h = req.hyper();
+            Objective objective = Objective.named(req.objective());
+            LoraConfig lora = h.lora() == null || h.lora().rank() == 0 ? null : new LoraConfig(h.lora().rank(),
+                    h.lora().alpha(), h.lora().dropout(), h.lora().targets(), false);
+            TrainConfig cfg = new TrainConfig(objective, h.steps(), h.epochs(), h.lr(), h.lambda(), h.batchSize(),
+                    h.gradAccumulation(), h.maxLength(), h.warmupRatio(), h.weightDecay(), h.maxGradNorm(), false,
+                    lora, req.seed(), req.checkpoint().everySteps(), req.checkpoint().everySeconds(), 2,
+                    PromptTemplate.named(req.template()));
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicInteger resumedFrom = new AtomicInteger();
+            AtomicInteger lost = new AtomicInteger();
+            TrainHeartbeat initial = previous != null ? previous : new TrainHeartbeat(0, null, 0);
+            try (Loaded m = Loaded.of(modelDir, env.device(), req.template(), h.maxLength());
+                 Heartbeats beats = new Heartbeats(ctx, Duration.ofSeconds(5), stop, initial)) {
+                List<EncodedExample> encoded = Trainer.encode(examples, m.encoder(), objective);
+                ProgressSignals signals = new ProgressSignals(env.client(), ctx.getInfo().getWorkflowId());
+                TrainHeartbeat[] current = {initial};
+                Trainer trainer = new Trainer(m.model(), m.tokenizer(), m.encoder(), cfg, encoded, new TrainListener() {
+                    @Override
+                    public void onResume(int step, Path checkpoint) {
+                        resumedFrom.set(step);
+                        if (previous != null) {
+                            lost.set(Math.max(0, previous.trainedStep() - step));
+                        }
+                        // recorded at once: this attempt may die too, and its resume still counts
+                        try {
+                            Ledger l = store.getString(base + "/ledger.json").map(s -> read(s, Ledger.class))
+                                    .orElse(new Ledger(0, 0, 0));
+                            store.putString(base + "/ledger.json", JSON.writeValueAsString(new Ledger(attempt,
+                                    l.resumes() + 1, l.lostSteps() + lost.get())));
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }
+
+                    @Override
+                    public void onStep(StepMetrics s) {
+                        current[0] = new TrainHeartbeat(current[0].step(), current[0].checkpointUri(), s.step());
+                        beats.details(current[0]);
+                        beats.beat();
+                        signals.send(new Values.ProgressUpdate(req.stage(), s.step(), s.totalSteps(), s.loss(),
+                                attempt, resumedFrom.get()), false);
+                        env.faults().afterStep(req.stage(), attempt, s.step());
+                        if (env.shuttingDown().get()) {
+                            stop.set(true);
+                        }
+                    }
+
+                    @Override
+                    public void onCheckpoint(int step, Path dir) {
+                        String uri = uploadCheckpoint(store, base, dir);
+                        current[0] = new TrainHeartbeat(step, uri, step);
+                        beats.details(current[0]);
+                        beats.beat();
+                    }
+                });
+                TrainResult result = trainer.run(checkpoints, true, stop::get);
+                Ledger updated = store.getString(base + "/ledger.json").map(s -> read(s, Ledger.class))
+                        .map(l -> new Ledger(attempt, l.resumes(), l.lostSteps())).orElse(new Ledger(attempt, 0, 0));
+                store.putString(base + "/ledger.json", JSON.writeValueAsString(updated));
+                if (result.stopped()) {
+                    if (beats.cancellation() != null) {
+                        throw beats.cancellation();
+                    }
+                    throw ApplicationFailure.newFailure("worker shutting down: stage " + req.stage()
+                            + " checkpointed at step " + result.steps(), WORKER_SHUTDOWN);
+                }
+                signals.send(new Values.ProgressUpdate(req.stage(), result.steps(), result.totalSteps(),
+                        result.finalLoss(), attempt, resumedFrom.get()), true);
+                Path out = local.resolve("model");
+                if (m.model().lora() != null) {
+                    m.model().lora().save(out.resolve("adapter"), req.modelUri());
+                    m.model().mergeLora();
+                }
+                Checkpoints.save(m.model(), out);
+                m.tokenizer().copyTo(out);
+                store.putDirectory(base + "/model", out);
+                Values.TrainOutcome outcome = new Values.TrainOutcome(req.stage(), req.cacheKey(),
+                        store.uri(base + "/model"), Digests.sha256(out.resolve(Checkpoints.WEIGHTS)), result.steps(),
+                        result.totalSteps(), result.finalLoss(), result.seconds(), result.tokensPerSecond(),
+                        updated.attempts(), updated.resumes(), updated.lostSteps(), false);
+                store.putString(base + "/" + SUCCESS, JSON.writeValueAsString(outcome));
+                return outcome;
+            }
+        }
+    }
+
+    private static <T> T read(String json, Class<T> type) {
+        try {
+            return JSON.readValue(json, type);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Uploads a checkpoint folder, then points the stored LATEST at it; returns its URI. */
+    private static String uploadCheckpoint(ArtifactStore store, String base, Path dir) {
+        try {
+            String prefix = base + "/checkpoints/" + dir.getFileName();
+            store.putDirectory(prefix, dir);
+            store.putString(base + "/checkpoints/" + Checkpointer.LATEST, dir.getFileName().toString());
+            List<String> names = store.list(base + "/checkpoints").stream()
+                    .map(k -> k.substring(base.length() + "/checkpoints/".length()))
+                    .filter(k -> k.startsWith("step-")).map(k -> k.substring(0, k.indexOf('/'))).distinct()
+                    .sorted().toList();
+            for (int i = 0; i < names.size() - 2; i++) {
+                store.deletePrefix(base + "/checkpoints/" + names.get(i));
+            }
+            return store.uri(prefix);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Makes the newest durable checkpoint (the newer of the heartbeat's and the stored LATEST) available locally,
+     * so that the trainer resumes from it.
+     */
+    private static void fetchNewestCheckpoint(ArtifactStore store, String base, Path local, TrainHeartbeat beat)
+            throws IOException {
+        List<String> candidates = new ArrayList<>();
+        store.getString(base + "/checkpoints/" + Checkpointer.LATEST).map(String::strip).ifPresent(candidates::add);
+        if (beat != null && beat.checkpointUri() != null) {
+            String name = beat.checkpointUri().substring(beat.checkpointUri().lastIndexOf('/') + 1);
+            candidates.add(name);
+        }
+        candidates.sort(java.util.Comparator.reverseOrder());
+        for (String name : candidates) {
+            Path target = local.resolve(name);
+            try {
+                if (!Files.isRegularFile(target.resolve(Checkpointer.MANIFEST))) {
+                    Path tmp = local.resolve(name + ".download");
+                    store.getDirectory(base + "/checkpoints/" + name, tmp);
+                    if (Files.exists(target)) {
+                        deleteTree(target);
+                    }
+                    Files.move(tmp, target);
+                }
+                Files.writeString(local.resolve(Checkpointer.LATEST), name + "\n", StandardCharsets.UTF_8);
+                LOG.info("resuming from stored checkpoint {}", name);
+                return;
+            } catch (IOException e) {
+                LOG.warn("stored checkpoint {} unusable: {}", name, e.getMessage());
+            }
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (var s = Files.walk(p)) {
+            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(q);
+            }
+        }
+    }
+
+    @Override
+    public Values.ShardOutcome generateCots(Values.CotShardRequest req) {
+        return Failures.run(() -> shard("cots", req.cacheKey(), req.shard(), req.artifactRoot(), (store, out) -> {
+            List<JudgeExample> all = Datasets.load(materializer.file(req.dataUri(), store));
+            List<JudgeExample> part = all.subList(req.from(), Math.min(all.size(), req.to()));
+            PipelineSpec.Generation g = req.generation();
+            GenerationConfig sampling = new GenerationConfig(g.maxNewTokens(), true, g.temperature(), 0, g.topP(),
+                    g.repetitionPenalty(), List.of(Targets.RESULT), req.seed(), true);
+            List<JudgeExample> generated = new ArrayList<>();
+            try (Loaded m = Loaded.of(materializer.directory(req.modelUri(), store), env.device(), req.template(),
+                    req.maxLength())) {
+                Generator generator = new Generator(m.model(), m.tokenizer());
+                int batch = Math.max(1, env.generationBatch());
+                for (int i = 0; i < part.size(); i += batch) {
+                    List<JudgeExample> chunk = part.subList(i, Math.min(part.size(), i + batch));
+                    List<long[]> prompts = new ArrayList<>();
+                    long[] seeds = new long[chunk.size()];
+                    for (int j = 0; j < chunk.size(); j++) {
+                        prompts.add(m.encoder().encodePrompt(chunk.get(j), g.maxNewTokens() + 32));
+                        seeds[j] = req.seed() * 1_000_003L + req.from() + i + j;
+                    }
+                    List<Generation> gens = generator.generateIds(prompts, sampling, seeds);
+                    for (int j = 0; j < chunk.size(); j++) {
+                        // the new target keeps the GOLD score, never the model's own
+                        generated.add(chunk.get(j).withFeedbacks(List.of(Targets.cutFeedback(gens.get(j).text()))));
+                    }
+                    out.progress();
+                }
+            }
+            CanonicalJson.write(out.file(), generated);
+            return generated.size();
+        }));
+    }
+
+    @Override
+    public Values.ShardOutcome evaluateShard(Values.EvalShardRequest req) {
+        return Failures.run(() -> shard("eval", req.cacheKey(), req.shard(), req.artifactRoot(), (store, out) -> {
+            List<JudgeExample> all = Datasets.load(materializer.file(req.dataUri(), store));
+            List<JudgeExample> part = all.subList(req.from(), Math.min(all.size(), req.to()));
+            PipelineSpec.Generation g = req.generation();
+            GenerationConfig sampling = new GenerationConfig(g.maxNewTokens(), true, g.temperature(), 0, g.topP(),
+                    g.repetitionPenalty(), List.of(Targets.RESULT), req.seed(), true);
+            ScoreMode mode = ScoreMode.named(req.mode());
+            ScoreConfig cfg = new ScoreConfig(mode, req.nCot(), sampling, false, env.generationBatch(), req.seed());
+            List<ScoredExample> scored;
+            try (Loaded m = Loaded.of(materializer.directory(req.modelUri(), store), env.device(), req.template(),
+                    req.maxLength())) {
+                scored = new Scorer(m.model(), m.tokenizer(), m.encoder()).score(part, cfg, req.from(),
+                        done -> out.progress());
+            }
+            StringBuilder sb = new StringBuilder();
+            for (ScoredExample s : scored) {
+                sb.append(JSON.writeValueAsString(Predictions.toJson(s))).append('\n');
+            }
+            Files.writeString(out.file(), sb, StandardCharsets.UTF_8);
+            return scored.size();
+        }));
+    }
+
+    /** The body of a shard activity: writes its output file and returns the number of records. */
+    private interface ShardBody {
+        int run(ArtifactStore store, ShardOutput out) throws Exception;
+    }
+
+    /** Where a shard writes, and a way to heartbeat between batches. */
+    private record ShardOutput(Path file, Heartbeats beats) {
+        void progress() {
+            beats.beat();
+            if (beats.cancellation() != null) {
+                throw beats.cancellation();
+            }
+        }
+    }
+
+    private Values.ShardOutcome shard(String kind, String key, int shard, String root, ShardBody body)
+            throws Exception {
+        ActivityExecutionContext ctx = Activity.getExecutionContext();
+        try (ArtifactStore store = ArtifactStores.open(root)) {
+            String base = "stages/" + kind + "/" + key;
+            String file = base + "/" + (kind.equals("cots") ? "cots.jsonl" : "predictions.jsonl");
+            Optional<String> done = store.getString(base + "/" + SUCCESS);
+            if (done.isPresent()) {
+                ObjectNode o = (ObjectNode) JSON.readTree(done.get());
+                return new Values.ShardOutcome(store.uri(file), shard, o.get("count").asInt(), 0, true);
+            }
+            long start = System.nanoTime();
+            Path local = env.workDir().resolve(kind).resolve(key + ".jsonl");
+            Files.createDirectories(local.getParent());
+            int count;
+            try (Heartbeats beats = new Heartbeats(ctx, Duration.ofSeconds(5), new AtomicBoolean(), shard)) {
+                count = body.run(store, new ShardOutput(local, beats));
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            store.putFile(file, local);
+            store.putString(base + "/" + SUCCESS, JSON.createObjectNode().put("count", count)
+                    .put("seconds", seconds).toString());
+            return new Values.ShardOutcome(store.uri(file), shard, count, seconds, false);
+        }
+    }
+}

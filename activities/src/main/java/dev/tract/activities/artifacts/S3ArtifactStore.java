@@ -1,0 +1,200 @@
+package dev.tract.activities.artifacts;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.ResponseTransformer;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3AsyncClient;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.Delete;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+import software.amazon.awssdk.transfer.s3.S3TransferManager;
+import software.amazon.awssdk.transfer.s3.model.UploadFileRequest;
+
+/**
+ * Artifacts in S3 or an S3-compatible store (MinIO, s3proxy...): uploads go through the transfer manager
+ * (multipart above 16 MiB), downloads through a plain client. The sha256 of each object is kept in its
+ * {@code x-amz-meta-sha256} metadata and verified on download.
+ */
+public final class S3ArtifactStore implements ArtifactStore {
+    static final long MULTIPART_THRESHOLD = 16L << 20;
+    private final String bucket;
+    private final String prefix;
+    private final S3Client s3;
+    private final S3AsyncClient async;
+    private final S3TransferManager transfers;
+
+    /** Connection settings; {@link #fromEnv()} reads them as the AWS tools do, plus an endpoint override. */
+    public record Settings(String region, URI endpoint, boolean pathStyle, AwsCredentialsProvider credentials) {
+        /**
+         * AWS_REGION (default us-east-1); TRACT_S3_ENDPOINT or AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL for an
+         * S3-compatible store; TRACT_S3_PATH_STYLE (default true when an endpoint is set); credentials from the
+         * default AWS chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, instance roles).
+         */
+        public static Settings fromEnv() {
+            Map<String, String> env = System.getenv();
+            String endpoint = firstNonBlank(env.get("TRACT_S3_ENDPOINT"), env.get("AWS_ENDPOINT_URL_S3"),
+                    env.get("AWS_ENDPOINT_URL"));
+            String pathStyle = env.get("TRACT_S3_PATH_STYLE");
+            return new Settings(firstNonBlank(env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"), "us-east-1"),
+                    endpoint == null ? null : URI.create(endpoint),
+                    pathStyle != null ? Boolean.parseBoolean(pathStyle) : endpoint != null,
+                    DefaultCredentialsProvider.builder().build());
+        }
+
+        private static String firstNonBlank(String... values) {
+            for (String v : values) {
+                if (v != null && !v.isBlank()) {
+                    return v;
+                }
+            }
+            return null;
+        }
+    }
+
+    public S3ArtifactStore(URI root, Settings settings) {
+        this.bucket = root.getHost();
+        String p = root.getPath() == null ? "" : root.getPath();
+        while (p.startsWith("/")) {
+            p = p.substring(1);
+        }
+        while (p.endsWith("/")) {
+            p = p.substring(0, p.length() - 1);
+        }
+        this.prefix = p;
+        var sync = S3Client.builder().region(Region.of(settings.region())).credentialsProvider(settings.credentials())
+                .forcePathStyle(settings.pathStyle());
+        var asyncBuilder = S3AsyncClient.builder().region(Region.of(settings.region()))
+                .credentialsProvider(settings.credentials()).forcePathStyle(settings.pathStyle())
+                .multipartEnabled(true).multipartConfiguration(c -> c.thresholdInBytes(MULTIPART_THRESHOLD)
+                        .minimumPartSizeInBytes(8L << 20));
+        if (settings.endpoint() != null) {
+            sync.endpointOverride(settings.endpoint());
+            asyncBuilder.endpointOverride(settings.endpoint());
+        }
+        this.s3 = sync.build();
+        this.async = asyncBuilder.build();
+        this.transfers = S3TransferManager.builder().s3Client(async).build();
+    }
+
+    @Override
+    public String root() {
+        return "s3://" + bucket + (prefix.isEmpty() ? "" : "/" + prefix);
+    }
+
+    private String objectKey(String key) {
+        return prefix.isEmpty() ? Keys.check(key) : prefix + "/" + Keys.check(key);
+    }
+
+    @Override
+    public void putFile(String key, Path file) throws IOException {
+        String sha = Digests.sha256(file);
+        try {
+            transfers.uploadFile(UploadFileRequest.builder()
+                    .putObjectRequest(b -> b.bucket(bucket).key(objectKey(key)).metadata(Map.of("sha256", sha)))
+                    .source(file).build()).completionFuture().join();
+        } catch (RuntimeException e) {
+            throw new IOException("upload of " + uri(key) + " failed: " + rootMessage(e), e);
+        }
+    }
+
+    @Override
+    public void getFile(String key, Path target) throws IOException {
+        Files.createDirectories(target.toAbsolutePath().getParent());
+        Path tmp = target.resolveSibling(target.getFileName() + ".part");
+        Files.deleteIfExists(tmp);
+        GetObjectResponse r;
+        try {
+            r = s3.getObject(b -> b.bucket(bucket).key(objectKey(key)), ResponseTransformer.toFile(tmp));
+        } catch (NoSuchKeyException e) {
+            throw new java.io.FileNotFoundException(uri(key));
+        } catch (SdkException e) {
+            Files.deleteIfExists(tmp);
+            throw new IOException("download of " + uri(key) + " failed: " + rootMessage(e), e);
+        }
+        String want = r.metadata().get("sha256");
+        if (want != null) {
+            String got = Digests.sha256(tmp);
+            if (!want.equals(got)) {
+                Files.deleteIfExists(tmp);
+                throw new CorruptArtifactException(uri(key) + ": sha256 " + got + " does not match the recorded "
+                        + want);
+            }
+        }
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    @Override
+    public boolean exists(String key) throws IOException {
+        try {
+            s3.headObject(b -> b.bucket(bucket).key(objectKey(key)));
+            return true;
+        } catch (NoSuchKeyException e) {
+            return false;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return false;
+            }
+            throw new IOException("cannot reach " + uri(key) + ": " + rootMessage(e), e);
+        } catch (SdkException e) {
+            throw new IOException("cannot reach " + uri(key) + ": " + rootMessage(e), e);
+        }
+    }
+
+    @Override
+    public List<String> list(String keyPrefix) throws IOException {
+        String p = objectKey(keyPrefix) + "/";
+        List<String> out = new ArrayList<>();
+        try {
+            for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(p)).contents()) {
+                out.add(prefix.isEmpty() ? o.key() : o.key().substring(prefix.length() + 1));
+            }
+        } catch (SdkException e) {
+            throw new IOException("cannot list " + uri(keyPrefix) + ": " + rootMessage(e), e);
+        }
+        out.sort(null);
+        return out;
+    }
+
+    @Override
+    public void deletePrefix(String keyPrefix) throws IOException {
+        List<String> keys = list(keyPrefix);
+        for (int i = 0; i < keys.size(); i += 1000) {
+            List<ObjectIdentifier> batch = keys.subList(i, Math.min(keys.size(), i + 1000)).stream()
+                    .map(k -> ObjectIdentifier.builder().key(objectKey(k)).build()).toList();
+            try {
+                s3.deleteObjects(b -> b.bucket(bucket).delete(Delete.builder().objects(batch).build()));
+            } catch (SdkException e) {
+                throw new IOException("cannot delete under " + uri(keyPrefix) + ": " + rootMessage(e), e);
+            }
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage();
+    }
+
+    @Override
+    public void close() {
+        transfers.close();
+        async.close();
+        s3.close();
+    }
+}

@@ -1,0 +1,111 @@
+package dev.tract.worker;
+
+import dev.tract.activities.ActivityEnvironment;
+import dev.tract.activities.CpuActivitiesImpl;
+import dev.tract.activities.GpuActivitiesImpl;
+import dev.tract.workflows.TractPipelineWorkflowImpl;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowClientOptions;
+import io.temporal.serviceclient.WorkflowServiceStubs;
+import io.temporal.serviceclient.WorkflowServiceStubsOptions;
+import io.temporal.worker.Worker;
+import io.temporal.worker.WorkerFactory;
+import io.temporal.worker.WorkerOptions;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A worker process: polls its task queues for the pipeline workflow and the activities. {@link #shutdown()} (called
+ * on SIGTERM) stops polling, asks running trainers to checkpoint, waits for them within the grace period, and
+ * returns; the interrupted activities give up their tasks so that another worker resumes them at once.
+ */
+public final class TractWorker implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TractWorker.class);
+    private final WorkerConfig config;
+    private final WorkflowServiceStubs service;
+    private final WorkflowClient client;
+    private final WorkerFactory factory;
+    private final AtomicBoolean shuttingDown = new AtomicBoolean();
+    private final boolean ownsService;
+
+    /** Connects to a Temporal service. */
+    public static TractWorker connect(WorkerConfig config) {
+        WorkflowServiceStubs service = WorkflowServiceStubs.newServiceStubs(WorkflowServiceStubsOptions.newBuilder()
+                .setTarget(config.temporalAddress()).build());
+        WorkflowClient client = WorkflowClient.newInstance(service, WorkflowClientOptions.newBuilder()
+                .setNamespace(config.namespace()).build());
+        return new TractWorker(config, service, client, true);
+    }
+
+    /** A worker on an existing client (tests, dev mode). */
+    public static TractWorker on(WorkflowClient client, WorkerConfig config) {
+        return new TractWorker(config, null, client, false);
+    }
+
+    private TractWorker(WorkerConfig config, WorkflowServiceStubs service, WorkflowClient client, boolean owns) {
+        this.config = config;
+        this.service = service;
+        this.client = client;
+        this.ownsService = owns;
+        this.factory = WorkerFactory.newInstance(client);
+        ActivityEnvironment env = new ActivityEnvironment(client, config.workDir(), config.device(), shuttingDown,
+                config.generationBatch(), ActivityEnvironment.Faults.NONE);
+        register(factory, config, env);
+    }
+
+    /** Registers the workflow and the activities on the configured queues of a factory. */
+    public static void register(WorkerFactory factory, WorkerConfig config, ActivityEnvironment env) {
+        // heartbeats reach the server at least every 5 s, so a cancellation is noticed within seconds
+        WorkerOptions options = WorkerOptions.newBuilder()
+                .setDefaultHeartbeatThrottleInterval(java.time.Duration.ofSeconds(2))
+                .setMaxHeartbeatThrottleInterval(java.time.Duration.ofSeconds(5))
+                .setMaxConcurrentActivityExecutionSize(config.maxConcurrentActivities())
+                .setMaxConcurrentLocalActivityExecutionSize(config.maxConcurrentActivities()).build();
+        for (String queue : config.taskQueues()) {
+            Worker w = factory.newWorker(queue, options);
+            if (isGpuQueue(queue)) {
+                w.registerActivitiesImplementations(new GpuActivitiesImpl(env));
+            } else {
+                w.registerWorkflowImplementationTypes(TractPipelineWorkflowImpl.class);
+                w.registerActivitiesImplementations(new CpuActivitiesImpl(env));
+            }
+        }
+    }
+
+    static boolean isGpuQueue(String queue) {
+        return queue.endsWith("gpu");
+    }
+
+    public WorkflowClient client() {
+        return client;
+    }
+
+    public void start() {
+        factory.start();
+        LOG.info("worker polling {} on {} (namespace {})", config.taskQueues(), config.temporalAddress(),
+                config.namespace());
+    }
+
+    /** Stops polling and lets running activities checkpoint; returns the seconds it took. */
+    public double shutdown() {
+        long start = System.nanoTime();
+        shuttingDown.set(true);
+        factory.shutdown();
+        factory.awaitTermination(config.shutdownGrace().toMillis(), TimeUnit.MILLISECONDS);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        LOG.info("worker stopped in {} s", String.format("%.1f", seconds));
+        return seconds;
+    }
+
+    @Override
+    public void close() {
+        if (!factory.isShutdown()) {
+            shutdown();
+        }
+        if (ownsService) {
+            service.shutdown();
+        }
+    }
+}

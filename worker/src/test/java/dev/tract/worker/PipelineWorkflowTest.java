@@ -1,0 +1,170 @@
+package dev.tract.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tract.activities.ActivityEnvironment;
+import dev.tract.workflows.Pipelines;
+import dev.tract.workflows.TractPipelineWorkflowImpl;
+import dev.tract.workflows.Values;
+import dev.tract.workflows.spec.PipelineSpec;
+import io.temporal.api.common.v1.WorkflowExecution;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowFailedException;
+import io.temporal.common.WorkflowExecutionHistory;
+import io.temporal.failure.ApplicationFailure;
+import io.temporal.failure.CanceledFailure;
+import io.temporal.testing.TestWorkflowEnvironment;
+import io.temporal.testing.WorkflowReplayer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PipelineWorkflowTest {
+    @TempDir
+    Path tmp;
+    TestWorkflowEnvironment env;
+    WorkflowClient client;
+    final List<String> steps = Collections.synchronizedList(new ArrayList<>());
+
+    void start(ActivityEnvironment.Faults faults) {
+        env = TestWorkflowEnvironment.newInstance();
+        client = env.getWorkflowClient();
+        WorkerConfig config = WorkerConfig.defaults("test").withWorkDir(tmp.resolve("work"));
+        ActivityEnvironment activities = new ActivityEnvironment(client, config.workDir(), "cpu", new AtomicBoolean(),
+                8, (stage, attempt, step) -> {
+                    steps.add(stage + "#" + attempt + ":" + step);
+                    faults.afterStep(stage, attempt, step);
+                });
+        TractWorker.register(env.getWorkerFactory(), config, activities);
+        env.start();
+    }
+
+    @AfterEach
+    void stop() {
+        if (env != null) {
+            env.close();
+        }
+    }
+
+    Values.PipelineResult run(PipelineSpec spec, String id) {
+        Pipelines.start(client, spec, id);
+        return Pipelines.result(client, id);
+    }
+
+    @Test
+    void tractPipelineRunsEveryStageAndReplaysDeterministically() throws Exception {
+        start(ActivityEnvironment.Faults.NONE);
+        PipelineSpec spec = PipelineFixture.spec(tmp, "tract", 20);
+        Values.PipelineResult r = run(spec, "happy");
+        assertThat(r.state()).isEqualTo("COMPLETED");
+        assertThat(r.stages()).extracting(Values.StageSummary::name)
+                .containsExactly("prepare", "stage1", "cots", "stage2", "eval");
+        assertThat(r.stages().get(2).steps()).as("CoTs generated").isEqualTo(20);
+        Values.EvalOutcome eval = r.evals().get(0);
+        assertThat(eval.evalSet()).isEqualTo("synthetic");
+        assertThat(eval.n() + eval.nDropped()).isEqualTo(12);
+        Path runs = tmp.resolve("runs");
+        assertThat(runs.resolve("pipelines/happy/report.json")).isRegularFile();
+        assertThat(runs.resolve("pipelines/happy/report.html")).isRegularFile();
+        assertThat(runs.resolve("pipelines/happy/eval/synthetic/predictions.jsonl")).isRegularFile();
+        assertThat(Files.readAllLines(runs.resolve("pipelines/happy/eval/synthetic/predictions.jsonl"))).hasSize(12);
+        Values.Progress p = Pipelines.progress(client, "happy");
+        assertThat(p.state()).isEqualTo("COMPLETED");
+        assertThat(p.stagesDone()).hasSize(5);
+        assertThat(steps).contains("stage1#1:6", "stage2#1:6");
+
+        WorkflowExecutionHistory history = client.fetchHistory("happy");
+        WorkflowReplayer.replayWorkflowExecution(history, TractPipelineWorkflowImpl.class);
+        Files.writeString(tmp.resolve("history.json"), history.toJson(true));
+    }
+
+    @Test
+    void aFailedTrainingAttemptResumesFromItsCheckpoint() throws Exception {
+        start((stage, attempt, step) -> {
+            if (stage.equals("stage1") && attempt == 1 && step == 5) {
+                throw new IllegalStateException("injected crash after step 5");
+            }
+        });
+        PipelineSpec spec = PipelineFixture.spec(tmp, "stage1-only", 16);
+        Values.PipelineResult r = run(spec, "crash");
+        assertThat(r.state()).isEqualTo("COMPLETED");
+        List<String> stage1 = steps.stream().filter(s -> s.startsWith("stage1")).toList();
+        assertThat(stage1).containsExactly("stage1#1:1", "stage1#1:2", "stage1#1:3", "stage1#1:4", "stage1#1:5",
+                "stage1#2:5", "stage1#2:6");
+        Values.StageSummary s1 = r.stages().get(1);
+        assertThat(s1.attempts()).isEqualTo(2);
+        assertThat(s1.resumes()).isEqualTo(1);
+        assertThat(s1.lostSteps()).isEqualTo(1);
+    }
+
+    @Test
+    void badDataFailsAtOnceNamingTheRecordAndField() throws Exception {
+        start(ActivityEnvironment.Faults.NONE);
+        PipelineSpec spec = PipelineFixture.spec(tmp, "tract", 10);
+        List<String> lines = new ArrayList<>(Files.readAllLines(tmp.resolve("train.jsonl")));
+        lines.set(3, lines.get(3).replace("\"scores\":[", "\"scores\":[6,"));
+        Files.write(tmp.resolve("train.jsonl"), lines);
+        WorkflowExecution ex = Pipelines.start(client, spec, "bad");
+        assertThatThrownBy(() -> Pipelines.result(client, "bad")).isInstanceOf(WorkflowFailedException.class)
+                .cause().isInstanceOf(ApplicationFailure.class)
+                .hasMessageContaining(tmp.resolve("train.jsonl") + ":4").hasMessageContaining("scores[0]")
+                .hasMessageContaining("outside 1-5");
+        long attempts = client.fetchHistory(ex.getWorkflowId()).getEvents().stream()
+                .filter(e -> e.hasActivityTaskStartedEventAttributes()).count();
+        assertThat(attempts).isEqualTo(1);
+    }
+
+    @Test
+    void resubmittingTheSameSpecReusesFinishedStages() throws Exception {
+        start(ActivityEnvironment.Faults.NONE);
+        PipelineSpec spec = PipelineFixture.spec(tmp, "tract", 12);
+        Values.PipelineResult first = run(spec, "first");
+        int trained = steps.size();
+        Values.PipelineResult second = run(spec, "second");
+        assertThat(steps).hasSize(trained);
+        assertThat(second.stages()).filteredOn(s -> List.of("stage1", "cots", "stage2").contains(s.name()))
+                .allSatisfy(s -> assertThat(s.cached()).as(s.name()).isTrue());
+        assertThat(first.stages()).filteredOn(s -> s.name().equals("stage1")).allSatisfy(s -> assertThat(s.cached())
+                .isFalse());
+        assertThat(second.evals().get(0).pearson()).isEqualTo(first.evals().get(0).pearson());
+    }
+
+    @Test
+    void cancellationStopsTrainingAfterACheckpointAndKeepsWhatWasProduced() throws Exception {
+        AtomicBoolean reached = new AtomicBoolean();
+        start((stage, attempt, step) -> {
+            if (stage.equals("stage1") && step >= 3) {
+                reached.set(true);
+                try {
+                    Thread.sleep(300);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        PipelineSpec spec = PipelineFixture.spec(tmp, "tract", 12, 200);
+        Pipelines.start(client, spec, "cancel");
+        while (!reached.get()) {
+            Thread.sleep(50);
+        }
+        Pipelines.cancel(client, "cancel");
+        assertThatThrownBy(() -> Pipelines.result(client, "cancel")).isInstanceOf(WorkflowFailedException.class)
+                .cause().isInstanceOf(CanceledFailure.class);
+        Path runs = tmp.resolve("runs");
+        Map<String, Object> report = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readValue(runs.resolve("pipelines/cancel/report.json").toFile(), Map.class);
+        assertThat(report.get("state")).isEqualTo("CANCELLED");
+        try (var s = Files.walk(runs.resolve("stages/train"))) {
+            assertThat(s.filter(f -> f.getFileName().toString().equals("LATEST")).count()).isEqualTo(1);
+        }
+        assertThat(steps.stream().filter(x -> x.startsWith("stage1")).count()).isLessThan(200);
+    }
+}

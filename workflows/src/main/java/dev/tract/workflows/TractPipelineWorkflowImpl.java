@@ -1,0 +1,285 @@
+package dev.tract.workflows;
+
+import dev.tract.workflows.Values.CotShardRequest;
+import dev.tract.workflows.Values.EvalAggregateRequest;
+import dev.tract.workflows.Values.EvalOutcome;
+import dev.tract.workflows.Values.EvalShardRequest;
+import dev.tract.workflows.Values.PipelineInput;
+import dev.tract.workflows.Values.PipelineResult;
+import dev.tract.workflows.Values.PreparedData;
+import dev.tract.workflows.Values.PreparedEvalSet;
+import dev.tract.workflows.Values.Progress;
+import dev.tract.workflows.Values.ProgressUpdate;
+import dev.tract.workflows.Values.ShardOutcome;
+import dev.tract.workflows.Values.StageSummary;
+import dev.tract.workflows.Values.TrainOutcome;
+import dev.tract.workflows.Values.TrainRequest;
+import dev.tract.workflows.spec.Method;
+import dev.tract.workflows.spec.PipelineSpec;
+import io.temporal.activity.ActivityCancellationType;
+import io.temporal.activity.ActivityOptions;
+import io.temporal.common.RetryOptions;
+import io.temporal.failure.ActivityFailure;
+import io.temporal.failure.ApplicationFailure;
+import io.temporal.failure.CanceledFailure;
+import io.temporal.workflow.Async;
+import io.temporal.workflow.Promise;
+import io.temporal.workflow.Workflow;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Deterministic orchestration of a pipeline. No I/O, no clock or randomness but Workflow's; every decision is a
+ * function of the input and of activity results.
+ */
+public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
+    /** Failure type of bad specs and bad data: never retried. */
+    public static final String BAD_INPUT = "BadInput";
+
+    private final List<StageSummary> stages = new ArrayList<>();
+    private final List<EvalOutcome> evals = new ArrayList<>();
+    private String state = "RUNNING";
+    private String stage = "starting";
+    private int step;
+    private int totalSteps;
+    private Double loss;
+    private int shardsDone;
+    private int shardsTotal;
+    private int resumes;
+    private long startMillis;
+    private long stageStartMillis;
+    private int stageStartStep;
+
+    @Override
+    public PipelineResult run(PipelineInput input) {
+        startMillis = Workflow.currentTimeMillis();
+        PipelineSpec spec = input.spec();
+        Method method = spec.methodEnum();
+        CpuActivities cpu = Workflow.newActivityStub(CpuActivities.class, cpuOptions(spec));
+        GpuActivities gpu = Workflow.newActivityStub(GpuActivities.class, gpuOptions(spec));
+        PreparedData data = null;
+        try {
+            beginStage("prepare");
+            data = call(() -> cpu.prepareData(input));
+            stages.add(new StageSummary("prepare", "data", seconds(stageStartMillis), data.seconds(), false, 1, 0, 0,
+                    data.trainUri(), null, null));
+
+            TrainOutcome s1 = train(gpu, input, "stage1", data.seedModelUri(), data.seedModelDigest(),
+                    List.of(data.trainUri()), data.trainDigest(), method.stage1Objective(), spec.stage1());
+            String judgeUri = s1.modelUri();
+            String judgeDigest = s1.modelDigest();
+            if (method.twoStages()) {
+                List<ShardOutcome> cots = generateCots(gpu, input, data, s1);
+                List<String> cotUris = cots.stream().map(ShardOutcome::uri).toList();
+                String cotDigest = CacheKeys.of("cots", s1.modelDigest(), data.trainDigest(), spec.generation(),
+                        spec.seed(), spec.template());
+                TrainOutcome s2 = train(gpu, input, "stage2", data.seedModelUri(), data.seedModelDigest(), cotUris,
+                        cotDigest, method.stage2Objective(), spec.stage2());
+                judgeUri = s2.modelUri();
+                judgeDigest = s2.modelDigest();
+            }
+            evaluate(gpu, cpu, input, data, judgeUri, judgeDigest, method);
+            state = "COMPLETED";
+            beginStage("report");
+            return report(cpu, input, data);
+        } catch (ActivityFailure | CanceledFailure e) {
+            if (!(e instanceof CanceledFailure) && !(e.getCause() instanceof CanceledFailure)) {
+                state = "FAILED";
+                throw e;
+            }
+            state = "CANCELLED";
+            PreparedData done = data;
+            Workflow.newDetachedCancellationScope(() -> {
+                try {
+                    report(cpu, input, done);
+                } catch (ActivityFailure f) {
+                    Workflow.getLogger(TractPipelineWorkflowImpl.class).warn("report after cancellation failed", f);
+                }
+            }).run();
+            throw e;
+        }
+    }
+
+    private interface Call<T> {
+        T get();
+    }
+
+    /** Runs an activity; bad input surfaces as the workflow's own non-retryable failure, with its message. */
+    private <T> T call(Call<T> c) {
+        try {
+            return c.get();
+        } catch (ActivityFailure f) {
+            if (f.getCause() instanceof ApplicationFailure a && BAD_INPUT.equals(a.getType())) {
+                state = "FAILED";
+                throw ApplicationFailure.newNonRetryableFailure(a.getOriginalMessage(), BAD_INPUT);
+            }
+            throw f;
+        }
+    }
+
+    private TrainOutcome train(GpuActivities gpu, PipelineInput input, String name, String modelUri,
+                               String modelDigest, List<String> dataUris, String dataDigest, String objective,
+                               PipelineSpec.Stage hyper) {
+        PipelineSpec spec = input.spec();
+        beginStage(name);
+        String key = CacheKeys.of("train", modelDigest, dataDigest, objective, hyper, spec.template(), spec.seed());
+        TrainRequest req = new TrainRequest(input.pipelineId(), name, key, modelUri, modelDigest, dataUris,
+                dataDigest, objective, hyper, spec.template(), spec.seed(), spec.checkpoint(), spec.artifactRoot());
+        TrainOutcome out = call(() -> gpu.train(req));
+        stages.add(new StageSummary(name, "train " + objective, seconds(stageStartMillis), out.computeSeconds(),
+                out.cached(), out.attempts(), out.resumes(), out.lostSteps(), out.modelUri(), out.finalLoss(),
+                out.steps()));
+        resumes += out.resumes();
+        return out;
+    }
+
+    private List<ShardOutcome> generateCots(GpuActivities gpu, PipelineInput input, PreparedData data,
+                                            TrainOutcome stage1) {
+        PipelineSpec spec = input.spec();
+        beginStage("cots");
+        int shardSize = spec.shardSize();
+        int shards = (data.trainCount() + shardSize - 1) / shardSize;
+        shardsTotal = shards;
+        shardsDone = 0;
+        List<Promise<ShardOutcome>> pending = new ArrayList<>();
+        for (int i = 0; i < shards; i++) {
+            int from = i * shardSize;
+            int to = Math.min(data.trainCount(), from + shardSize);
+            String key = CacheKeys.of("cots", stage1.modelDigest(), data.trainDigest(), spec.generation(),
+                    spec.stage2().maxLength(), spec.template(), spec.seed(), from, to);
+            CotShardRequest req = new CotShardRequest(input.pipelineId(), key, i, from, to, stage1.modelUri(),
+                    stage1.modelDigest(), data.trainUri(), spec.generation(), spec.stage2().maxLength(),
+                    spec.template(), spec.seed(), spec.artifactRoot());
+            pending.add(Async.function(gpu::generateCots, req).thenApply(o -> {
+                shardsDone++;
+                return o;
+            }));
+        }
+        List<ShardOutcome> out = collect(pending);
+        stages.add(new StageSummary("cots", "generate CoTs", seconds(stageStartMillis),
+                out.stream().mapToDouble(ShardOutcome::computeSeconds).sum(), out.stream().allMatch(
+                        ShardOutcome::cached), 1, 0, 0, out.isEmpty() ? null : out.get(0).uri(), null,
+                out.stream().mapToInt(ShardOutcome::count).sum()));
+        return out;
+    }
+
+    private <T> List<T> collect(List<Promise<T>> pending) {
+        try {
+            Promise.allOf(pending).get();
+        } catch (ActivityFailure f) {
+            call(() -> {
+                throw f;
+            });
+        }
+        List<T> out = new ArrayList<>();
+        for (Promise<T> p : pending) {
+            out.add(p.get());
+        }
+        return out;
+    }
+
+    private void evaluate(GpuActivities gpu, CpuActivities cpu, PipelineInput input, PreparedData data,
+                          String modelUri, String modelDigest, Method method) {
+        PipelineSpec spec = input.spec();
+        beginStage("eval");
+        String mode = spec.scoring().equals("decode") ? "decode" : method.cot() ? "cot-rail" : "rail";
+        int nCot = method.cot() ? spec.nCot() : 0;
+        int shardSize = spec.shardSize();
+        shardsTotal = data.evalSets().stream().mapToInt(e -> (e.count() + shardSize - 1) / shardSize).sum();
+        shardsDone = 0;
+        List<List<Promise<ShardOutcome>>> perSet = new ArrayList<>();
+        for (PreparedEvalSet set : data.evalSets()) {
+            List<Promise<ShardOutcome>> pending = new ArrayList<>();
+            for (int from = 0, i = 0; from < set.count(); from += shardSize, i++) {
+                int to = Math.min(set.count(), from + shardSize);
+                String key = CacheKeys.of("eval", modelDigest, set.digest(), mode, nCot, spec.generation(),
+                        spec.stage1().maxLength(), spec.template(), spec.seed(), from, to);
+                EvalShardRequest req = new EvalShardRequest(input.pipelineId(), key, set.name(), i, from, to,
+                        modelUri, modelDigest, set.uri(), mode, nCot, spec.generation(), spec.stage1().maxLength(),
+                        spec.template(), spec.seed(), spec.artifactRoot());
+                pending.add(Async.function(gpu::evaluateShard, req).thenApply(o -> {
+                    shardsDone++;
+                    return o;
+                }));
+            }
+            perSet.add(pending);
+        }
+        double compute = 0;
+        for (int s = 0; s < perSet.size(); s++) {
+            List<ShardOutcome> shards = collect(perSet.get(s));
+            compute += shards.stream().mapToDouble(ShardOutcome::computeSeconds).sum();
+            String name = data.evalSets().get(s).name();
+            EvalOutcome e = call(() -> cpu.aggregateEval(new EvalAggregateRequest(input.pipelineId(), name,
+                    shards.stream().map(ShardOutcome::uri).toList(), spec.seed(), spec.artifactRoot())));
+            evals.add(e);
+        }
+        stages.add(new StageSummary("eval", "evaluate " + mode, seconds(stageStartMillis), compute, false, 1, 0, 0,
+                evals.isEmpty() ? null : evals.get(0).predictionsUri(), null, null));
+    }
+
+    private PipelineResult report(CpuActivities cpu, PipelineInput input, PreparedData data) {
+        return cpu.report(new Values.ReportRequest(input.pipelineId(), input.spec(), input.specDigest(), data,
+                List.copyOf(stages), List.copyOf(evals), state, seconds(startMillis)));
+    }
+
+    private void beginStage(String name) {
+        stage = name;
+        step = 0;
+        totalSteps = 0;
+        loss = null;
+        stageStartMillis = Workflow.currentTimeMillis();
+        stageStartStep = 0;
+    }
+
+    private double seconds(long fromMillis) {
+        return (Workflow.currentTimeMillis() - fromMillis) / 1000.0;
+    }
+
+    private static ActivityOptions cpuOptions(PipelineSpec spec) {
+        return ActivityOptions.newBuilder().setTaskQueue(spec.taskQueues().cpu())
+                .setStartToCloseTimeout(Duration.ofHours(2))
+                .setRetryOptions(RetryOptions.newBuilder().setInitialInterval(Duration.ofSeconds(1))
+                        .setBackoffCoefficient(2).setMaximumInterval(Duration.ofMinutes(1)).setMaximumAttempts(10)
+                        .setDoNotRetry(BAD_INPUT).build())
+                .build();
+    }
+
+    private static ActivityOptions gpuOptions(PipelineSpec spec) {
+        return ActivityOptions.newBuilder().setTaskQueue(spec.taskQueues().gpu())
+                .setStartToCloseTimeout(Duration.ofDays(7))
+                .setHeartbeatTimeout(Duration.ofSeconds(spec.heartbeatTimeoutSeconds()))
+                .setCancellationType(ActivityCancellationType.WAIT_CANCELLATION_COMPLETED)
+                .setRetryOptions(RetryOptions.newBuilder().setInitialInterval(Duration.ofSeconds(1))
+                        .setBackoffCoefficient(2).setMaximumInterval(Duration.ofMinutes(2)).setMaximumAttempts(50)
+                        .setDoNotRetry(BAD_INPUT).build())
+                .build();
+    }
+
+    @Override
+    public Progress progress() {
+        double elapsed = seconds(startMillis);
+        Double remaining = null;
+        if (totalSteps > 0 && step > stageStartStep) {
+            double perStep = seconds(stageStartMillis) / (step - stageStartStep);
+            remaining = perStep * (totalSteps - step);
+        } else if (shardsTotal > 0 && shardsDone > 0 && ("cots".equals(stage) || "eval".equals(stage))) {
+            remaining = seconds(stageStartMillis) / shardsDone * (shardsTotal - shardsDone);
+        }
+        return new Progress(state, stage, step, totalSteps, loss, shardsDone, shardsTotal, elapsed, remaining,
+                resumes, List.copyOf(stages));
+    }
+
+    @Override
+    public void progressUpdate(ProgressUpdate u) {
+        if (!u.stage().equals(stage)) {
+            return;
+        }
+        if (step == 0 && u.resumedFromStep() > 0) {
+            stageStartStep = u.resumedFromStep();
+        }
+        step = u.step();
+        totalSteps = u.totalSteps();
+        loss = Double.isNaN(u.loss()) ? null : u.loss();
+    }
+}

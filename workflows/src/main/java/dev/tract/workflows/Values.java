@@ -1,0 +1,82 @@
+package dev.tract.workflows;
+
+import dev.tract.workflows.spec.PipelineSpec;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The small values that cross Temporal: URIs, digests, counts, metrics. Large data stays in the artifact store.
+ */
+public final class Values {
+    private Values() {}
+
+    /** Workflow input. */
+    public record PipelineInput(String pipelineId, PipelineSpec spec, String specDigest) {}
+
+    /** Normalised training and evaluation data and the seed model, as stored. */
+    public record PreparedData(String trainUri, String trainDigest, int trainCount, List<PreparedEvalSet> evalSets,
+                               String seedModelUri, String seedModelDigest, double seconds) {}
+
+    public record PreparedEvalSet(String name, String uri, String digest, int count) {}
+
+    /** One training stage. {@code cacheKey} names its output folder; the same key is the same result. */
+    public record TrainRequest(String pipelineId, String stage, String cacheKey, String modelUri, String modelDigest,
+                               List<String> dataUris, String dataDigest, String objective, PipelineSpec.Stage hyper,
+                               String template, long seed, PipelineSpec.Checkpointing checkpoint,
+                               String artifactRoot) {}
+
+    /**
+     * @param resumes how many times this stage resumed from a checkpoint (across attempts)
+     * @param lostSteps steps trained twice because a worker died after them but before their checkpoint
+     */
+    public record TrainOutcome(String stage, String cacheKey, String modelUri, String modelDigest, int steps,
+                               int totalSteps, double finalLoss, double computeSeconds, double tokensPerSecond,
+                               int attempts, int resumes, int lostSteps, boolean cached) {}
+
+    /** CoT self-generation for training examples [from, to). */
+    public record CotShardRequest(String pipelineId, String cacheKey, int shard, int from, int to, String modelUri,
+                                  String modelDigest, String dataUri, PipelineSpec.Generation generation,
+                                  int maxLength, String template, long seed, String artifactRoot) {}
+
+    /** Scoring of evaluation examples [from, to). */
+    public record EvalShardRequest(String pipelineId, String cacheKey, String evalSet, int shard, int from, int to,
+                                   String modelUri, String modelDigest, String dataUri, String mode, int nCot,
+                                   PipelineSpec.Generation generation, int maxLength, String template, long seed,
+                                   String artifactRoot) {}
+
+    public record ShardOutcome(String uri, int shard, int count, double computeSeconds, boolean cached) {}
+
+    /** Joins the prediction shards of one evaluation set and computes its metrics. */
+    public record EvalAggregateRequest(String pipelineId, String evalSet, List<String> shardUris, long seed,
+                                       String artifactRoot) {}
+
+    /** Metrics of one evaluation set; ci maps a metric to [low, high]. */
+    public record EvalOutcome(String evalSet, String predictionsUri, String metricsUri, int n, int nDropped,
+                              Double pearson, Double spearman, Double kendall, Double rmse,
+                              Map<String, List<Double>> ci, double computeSeconds) {}
+
+    /** What a stage did, for progress and the report. */
+    public record StageSummary(String name, String kind, double wallSeconds, double computeSeconds, boolean cached,
+                               int attempts, int resumes, int lostSteps, String outputUri, Double finalLoss,
+                               Integer steps) {}
+
+    public record ReportRequest(String pipelineId, PipelineSpec spec, String specDigest, PreparedData data,
+                                List<StageSummary> stages, List<EvalOutcome> evals, String state,
+                                double wallSeconds) {}
+
+    /** The workflow's result: where the report is, what each stage did, the metrics of each evaluation set. */
+    public record PipelineResult(String pipelineId, String state, String reportUri, List<StageSummary> stages,
+                                 List<EvalOutcome> evals, double wallSeconds, double computeSeconds) {}
+
+    /** Sent by a running training activity to the workflow. */
+    public record ProgressUpdate(String stage, int step, int totalSteps, double loss, int attempt,
+                                 int resumedFromStep) {}
+
+    /** Heartbeat details of a training activity: its newest durable checkpoint. */
+    public record HeartbeatDetails(int step, String checkpointUri) {}
+
+    /** What the progress query returns. */
+    public record Progress(String state, String stage, int step, int totalSteps, Double loss, int shardsDone,
+                           int shardsTotal, double elapsedSeconds, Double remainingSeconds, int resumes,
+                           List<StageSummary> stagesDone) {}
+}

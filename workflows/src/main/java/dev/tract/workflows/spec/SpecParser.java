@@ -1,0 +1,377 @@
+package dev.tract.workflows.spec;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a pipeline spec from YAML or JSON, fills in the defaults and validates every field, reporting all problems
+ * at once with their field paths. Unknown keys are errors (a typo should not silently fall back to a default).
+ * Relative file paths are resolved against a base directory.
+ */
+public final class SpecParser {
+    /** Names that become folder names and S3 key segments. */
+    public static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+    private static final YAMLMapper YAML = new YAMLMapper();
+    private static final ObjectMapper CANONICAL = JsonMapper.builder()
+            .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
+            .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).build();
+    private static final List<String> PRESETS = List.of("tiny", "small");
+
+    private final Path baseDir;
+    private final String defaultArtifactRoot;
+    private final List<SpecException.FieldError> errors = new ArrayList<>();
+
+    private SpecParser(Path baseDir, String defaultArtifactRoot) {
+        this.baseDir = baseDir;
+        this.defaultArtifactRoot = defaultArtifactRoot;
+    }
+
+    /**
+     * Parses a spec.
+     *
+     * @param baseDir relative paths in the spec are resolved against it
+     * @param defaultArtifactRoot used when the spec names none
+     * @throws SpecException listing every invalid field
+     */
+    public static PipelineSpec parse(String text, Path baseDir, String defaultArtifactRoot) {
+        JsonNode root;
+        try {
+            root = YAML.readTree(text);
+        } catch (Exception e) {
+            throw new SpecException(List.of(new SpecException.FieldError("(document)",
+                    "not valid YAML or JSON: " + firstLine(e.getMessage()))));
+        }
+        if (root == null || !root.isObject()) {
+            throw new SpecException(List.of(new SpecException.FieldError("(document)", "expected a mapping of fields")));
+        }
+        SpecParser p = new SpecParser(baseDir, defaultArtifactRoot);
+        PipelineSpec spec = p.spec((ObjectNode) root);
+        if (!p.errors.isEmpty()) {
+            throw new SpecException(p.errors);
+        }
+        return spec;
+    }
+
+    private static String firstLine(String s) {
+        return s == null ? "" : s.split("\n")[0];
+    }
+
+    /** sha256 of the spec's canonical JSON: equal specs have equal digests. */
+    public static String digest(PipelineSpec spec) {
+        try {
+            byte[] json = CANONICAL.writeValueAsBytes(spec);
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(json));
+        } catch (NoSuchAlgorithmException | com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void error(String field, String message) {
+        errors.add(new SpecException.FieldError(field, message));
+    }
+
+    private void unknownKeys(JsonNode node, String path, Set<String> known) {
+        Iterator<String> it = node.fieldNames();
+        while (it.hasNext()) {
+            String k = it.next();
+            if (!known.contains(k)) {
+                error(path.isEmpty() ? k : path + "." + k, "unknown field (known: " + String.join(", ", known) + ")");
+            }
+        }
+    }
+
+    private PipelineSpec spec(ObjectNode n) {
+        unknownKeys(n, "", Set.of("name", "seed_model", "train_data", "eval_sets", "method", "stage1", "stage2",
+                "generation", "scoring", "n_cot", "checkpoint", "shard_size", "artifact_root", "task_queues", "seed",
+                "template", "heartbeat_timeout_seconds"));
+        String name = string(n, "name", "pipeline");
+        if (!SAFE_NAME.matcher(name).matches()) {
+            error("name", "'" + name + "' must be letters, digits, '.', '_' or '-' (at most 100), starting with a "
+                    + "letter or digit");
+        }
+        PipelineSpec.SeedModel seedModel = seedModel(n.get("seed_model"));
+        String trainData = null;
+        if (!n.hasNonNull("train_data")) {
+            error("train_data", "is required (a dataset file or URI with annotated feedback)");
+        } else {
+            trainData = location(n, "train_data");
+        }
+        List<PipelineSpec.EvalSet> evalSets = evalSets(n.get("eval_sets"));
+        String method = string(n, "method", "tract");
+        if (Method.named(method) == null) {
+            error("method", "'" + method + "' is not one of " + Method.ids());
+        }
+        PipelineSpec.Stage stage1 = stage(n.get("stage1"), "stage1");
+        PipelineSpec.Stage stage2 = stage(n.get("stage2"), "stage2");
+        PipelineSpec.Generation generation = generation(n.get("generation"));
+        String scoring = string(n, "scoring", "rail");
+        if (!scoring.equals("rail") && !scoring.equals("decode")) {
+            error("scoring", "'" + scoring + "' is not rail or decode");
+        }
+        int nCot = integer(n, "n_cot", 1, 1, 64);
+        PipelineSpec.Checkpointing checkpoint = checkpointing(n.get("checkpoint"));
+        int shardSize = integer(n, "shard_size", 64, 1, 100_000);
+        String artifactRoot = artifactRoot(string(n, "artifact_root", defaultArtifactRoot));
+        PipelineSpec.TaskQueues queues = taskQueues(n.get("task_queues"));
+        long seed = integer(n, "seed", 0, 0, Integer.MAX_VALUE);
+        String template = string(n, "template", "compact");
+        if (!template.equals("compact") && !template.equals("prometheus")) {
+            error("template", "'" + template + "' is not compact or prometheus");
+        }
+        int heartbeat = integer(n, "heartbeat_timeout_seconds", 60, 5, 3600);
+        return new PipelineSpec(name, seedModel, trainData, evalSets, method, stage1, stage2, generation, scoring,
+                nCot, checkpoint, shardSize, artifactRoot, queues, seed, template, heartbeat);
+    }
+
+    private PipelineSpec.SeedModel seedModel(JsonNode n) {
+        if (n == null || n.isNull()) {
+            return new PipelineSpec.SeedModel("small", null, null, 0);
+        }
+        if (n.isTextual()) {
+            String v = n.asText();
+            if (PRESETS.contains(v)) {
+                return new PipelineSpec.SeedModel(v, null, null, 0);
+            }
+            return v.contains("://") ? new PipelineSpec.SeedModel(null, null, v, 0)
+                    : new PipelineSpec.SeedModel(null, baseDir.resolve(v).normalize().toString(), null, 0);
+        }
+        if (!n.isObject()) {
+            error("seed_model", "must be a preset name, a path, a URI or a mapping with preset, path or uri");
+            return null;
+        }
+        unknownKeys(n, "seed_model", Set.of("preset", "path", "uri", "seed"));
+        int given = (n.hasNonNull("preset") ? 1 : 0) + (n.hasNonNull("path") ? 1 : 0) + (n.hasNonNull("uri") ? 1 : 0);
+        if (given != 1) {
+            error("seed_model", "give exactly one of preset, path or uri");
+            return null;
+        }
+        String preset = n.hasNonNull("preset") ? n.get("preset").asText() : null;
+        if (preset != null && !PRESETS.contains(preset)) {
+            error("seed_model.preset", "'" + preset + "' is not one of " + PRESETS);
+        }
+        String path = n.hasNonNull("path") ? baseDir.resolve(n.get("path").asText()).normalize().toString() : null;
+        String uri = n.hasNonNull("uri") ? n.get("uri").asText() : null;
+        if (uri != null && !uri.startsWith("s3://") && !uri.startsWith("file:")) {
+            error("seed_model.uri", "'" + uri + "' must be an s3:// or file: URI");
+        }
+        return new PipelineSpec.SeedModel(preset, path, uri, integer(n, "seed", 0, 0, Integer.MAX_VALUE));
+    }
+
+    private String location(JsonNode n, String field) {
+        String v = n.get(field).asText();
+        if (v.isBlank()) {
+            error(field, "must not be empty");
+            return v;
+        }
+        return v.contains("://") ? v : baseDir.resolve(v).normalize().toString();
+    }
+
+    private List<PipelineSpec.EvalSet> evalSets(JsonNode n) {
+        List<PipelineSpec.EvalSet> out = new ArrayList<>();
+        if (n == null || n.isNull() || (n.isArray() && n.isEmpty())) {
+            error("eval_sets", "at least one evaluation set is required ({name, data})");
+            return out;
+        }
+        if (!n.isArray()) {
+            error("eval_sets", "must be a list of {name, data}");
+            return out;
+        }
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < n.size(); i++) {
+            JsonNode e = n.get(i);
+            String path = "eval_sets[" + i + "]";
+            if (!e.isObject()) {
+                error(path, "must be a mapping {name, data}");
+                continue;
+            }
+            unknownKeys(e, path, Set.of("name", "data"));
+            String name = e.path("name").asText("");
+            if (!SAFE_NAME.matcher(name).matches()) {
+                error(path + ".name", "'" + name + "' must be letters, digits, '.', '_' or '-', starting with a letter "
+                        + "or digit (it becomes a folder and an S3 key)");
+            } else if (!names.add(name)) {
+                error(path + ".name", "'" + name + "' is used twice");
+            }
+            if (!e.hasNonNull("data")) {
+                error(path + ".data", "is required");
+                continue;
+            }
+            out.add(new PipelineSpec.EvalSet(name, location(e, "data")));
+        }
+        return out;
+    }
+
+    private PipelineSpec.Stage stage(JsonNode n, String path) {
+        JsonNode s = n == null || n.isNull() ? YAML.createObjectNode() : n;
+        if (!s.isObject()) {
+            error(path, "must be a mapping");
+            s = YAML.createObjectNode();
+        }
+        unknownKeys(s, path, Set.of("steps", "epochs", "lr", "lambda", "batch_size", "grad_accumulation",
+                "max_length", "warmup_ratio", "weight_decay", "max_grad_norm", "lora"));
+        int steps = integer(s, "steps", 0, 0, 10_000_000, path);
+        double epochs = number(s, "epochs", 1.0, 0.0, 1000, path);
+        if (steps == 0 && epochs <= 0) {
+            error(path + ".epochs", "give steps or a positive number of epochs");
+        }
+        double lr = number(s, "lr", 1e-3, 1e-9, 0.999, path);
+        double lambda = number(s, "lambda", 1.0, 0.0, 1000, path);
+        int batch = integer(s, "batch_size", 8, 1, 4096, path);
+        int accumulation = integer(s, "grad_accumulation", 1, 1, 4096, path);
+        int maxLength = integer(s, "max_length", 512, 16, 1 << 20, path);
+        double warmup = number(s, "warmup_ratio", 0.1, 0.0, 0.999, path);
+        double wd = number(s, "weight_decay", 0.0, 0.0, 0.999, path);
+        double clip = number(s, "max_grad_norm", 1.0, 1e-6, 1e6, path);
+        PipelineSpec.Lora lora = new PipelineSpec.Lora(0, 0, 0, List.of("all-linear"));
+        JsonNode l = s.get("lora");
+        if (l != null && !l.isNull()) {
+            if (!l.isObject()) {
+                error(path + ".lora", "must be a mapping {rank, alpha, dropout, targets}");
+            } else {
+                unknownKeys(l, path + ".lora", Set.of("rank", "alpha", "dropout", "targets"));
+                int rank = integer(l, "rank", 16, 1, 4096, path + ".lora");
+                double alpha = number(l, "alpha", 2.0 * rank, 1e-6, 1e6, path + ".lora");
+                double dropout = number(l, "dropout", 0.05, 0.0, 0.99, path + ".lora");
+                List<String> targets = new ArrayList<>();
+                JsonNode t = l.get("targets");
+                if (t == null || t.isNull()) {
+                    targets.add("all-linear");
+                } else if (t.isArray()) {
+                    t.forEach(x -> targets.add(x.asText()));
+                } else {
+                    targets.add(t.asText());
+                }
+                List<String> allowed = List.of("all-linear", "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                        "up_proj", "down_proj");
+                for (String target : targets) {
+                    if (!allowed.contains(target)) {
+                        error(path + ".lora.targets", "'" + target + "' is not one of " + allowed);
+                    }
+                }
+                lora = new PipelineSpec.Lora(rank, alpha, dropout, targets);
+            }
+        }
+        return new PipelineSpec.Stage(steps, epochs, lr, lambda, batch, accumulation, maxLength, warmup, wd, clip,
+                lora);
+    }
+
+    private PipelineSpec.Generation generation(JsonNode n) {
+        JsonNode g = n == null || n.isNull() ? YAML.createObjectNode() : n;
+        unknownKeys(g, "generation", Set.of("temperature", "top_p", "repetition_penalty", "max_new_tokens"));
+        return new PipelineSpec.Generation(number(g, "temperature", 1.0, 1e-6, 100, "generation"),
+                number(g, "top_p", 0.9, 1e-6, 1.0, "generation"),
+                number(g, "repetition_penalty", 1.03, 1e-6, 100, "generation"),
+                integer(g, "max_new_tokens", 1024, 1, 1 << 20, "generation"));
+    }
+
+    private PipelineSpec.Checkpointing checkpointing(JsonNode n) {
+        JsonNode c = n == null || n.isNull() ? YAML.createObjectNode() : n;
+        unknownKeys(c, "checkpoint", Set.of("every_steps", "every_seconds"));
+        return new PipelineSpec.Checkpointing(integer(c, "every_steps", 50, 0, 10_000_000, "checkpoint"),
+                number(c, "every_seconds", 300, 0, 1e7, "checkpoint"));
+    }
+
+    private PipelineSpec.TaskQueues taskQueues(JsonNode n) {
+        JsonNode q = n == null || n.isNull() ? YAML.createObjectNode() : n;
+        unknownKeys(q, "task_queues", Set.of("gpu", "cpu"));
+        String gpu = string(q, "gpu", "tract-gpu");
+        String cpu = string(q, "cpu", "tract-cpu");
+        for (String[] v : new String[][] {{"task_queues.gpu", gpu}, {"task_queues.cpu", cpu}}) {
+            if (!SAFE_NAME.matcher(v[1]).matches()) {
+                error(v[0], "'" + v[1] + "' is not a valid task queue name");
+            }
+        }
+        return new PipelineSpec.TaskQueues(gpu, cpu);
+    }
+
+    private String artifactRoot(String value) {
+        if (value.startsWith("s3://")) {
+            URI u = URI.create(value);
+            if (u.getHost() == null || u.getHost().isEmpty()) {
+                error("artifact_root", "'" + value + "' names no bucket");
+            }
+            return value.endsWith("/") ? value.substring(0, value.length() - 1) : value;
+        }
+        if (value.startsWith("file:")) {
+            return Path.of(URI.create(value)).toUri().toString();
+        }
+        if (value.contains("://")) {
+            error("artifact_root", "'" + value + "' must be a file:// or s3:// URI (or a local path)");
+            return value;
+        }
+        return baseDir.resolve(value).normalize().toUri().toString();
+    }
+
+    private String string(JsonNode n, String field, String fallback) {
+        JsonNode v = n.get(field);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isValueNode()) {
+            error(field, "must be a string");
+            return fallback;
+        }
+        return v.asText();
+    }
+
+    private int integer(JsonNode n, String field, int fallback, int min, int max) {
+        return integer(n, field, fallback, min, max, "");
+    }
+
+    private int integer(JsonNode n, String field, int fallback, int min, int max, String path) {
+        String name = path.isEmpty() ? field : path + "." + field;
+        JsonNode v = n.get(field);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+            error(name, "must be an integer, got " + v);
+            return fallback;
+        }
+        if (v.asInt() < min || v.asInt() > max) {
+            error(name, "must be in [" + min + ", " + max + "], got " + v.asInt());
+            return fallback;
+        }
+        return v.asInt();
+    }
+
+    private double number(JsonNode n, String field, double fallback, double min, double max, String path) {
+        String name = path + "." + field;
+        JsonNode v = n.get(field);
+        if (v == null || v.isNull()) {
+            return fallback;
+        }
+        if (!v.isNumber()) {
+            error(name, "must be a number, got " + v);
+            return fallback;
+        }
+        double d = v.asDouble();
+        if (!(d >= min && d <= max)) {
+            error(name, "must be in [" + min + ", " + max + "], got " + d);
+            return fallback;
+        }
+        return d;
+    }
+
+    /** Reads the text of a spec; the charset is UTF-8. */
+    public static String read(Path file) throws java.io.IOException {
+        return java.nio.file.Files.readString(file, StandardCharsets.UTF_8);
+    }
+}
