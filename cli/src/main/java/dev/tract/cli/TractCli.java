@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "tract", mixinStandardHelpOptions = true, versionProvider = TractCli.Version.class,
         description = "Train LLM-as-a-judge models with TRACT, every step a durable Temporal workflow.",
         subcommands = {QuickstartCommand.class, ModelCommand.class, GenerateCommand.class, LogitsCommand.class,
-                DataCommand.class, TrainCommand.class, ScoreCommand.class, CorrelateCommand.class,
+                DataCommand.class, TrainCommand.class, ScoreCommand.class, CorrelateCommand.class, WorkerCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TractCli {
     public static final int EXIT_OK = 0;

@@ -176,7 +176,13 @@ public final class S3ArtifactStore implements ArtifactStore {
             List<ObjectIdentifier> batch = keys.subList(i, Math.min(keys.size(), i + 1000)).stream()
                     .map(k -> ObjectIdentifier.builder().key(objectKey(k)).build()).toList();
             try {
-                s3.deleteObjects(b -> b.bucket(bucket).delete(Delete.builder().objects(batch).build()));
+                var response = s3.deleteObjects(b -> b.bucket(bucket).delete(Delete.builder().objects(batch)
+                        .build()));
+                if (response.hasErrors() && !response.errors().isEmpty()) {
+                    var first = response.errors().get(0);
+                    throw new IOException("cannot delete " + response.errors().size() + " object(s) under "
+                            + uri(keyPrefix) + ", e.g. " + first.key() + ": " + first.code() + " " + first.message());
+                }
             } catch (SdkException e) {
                 throw new IOException("cannot delete under " + uri(keyPrefix) + ": " + rootMessage(e), e);
             }

@@ -32,7 +32,7 @@ public final class SpecParser {
     private static final ObjectMapper CANONICAL = JsonMapper.builder()
             .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).build();
-    private static final List<String> PRESETS = List.of("tiny", "small");
+    private static final List<String> PRESETS = List.of("tiny", "mini", "small");
 
     private final Path baseDir;
     private final String defaultArtifactRoot;
