@@ -7,6 +7,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tract.activities.artifacts.ArtifactStore;
 import dev.tract.activities.artifacts.ArtifactStores;
 import dev.tract.activities.artifacts.Digests;
+import dev.tract.activities.tracking.SafeTracker;
+import dev.tract.activities.tracking.SpecParams;
+import dev.tract.activities.tracking.Tracker;
+import dev.tract.activities.tracking.Trackers;
 import dev.tract.judge.JudgeInputException;
 import dev.tract.judge.data.CanonicalJson;
 import dev.tract.judge.data.Datasets;
@@ -197,25 +201,190 @@ public class CpuActivitiesImpl implements CpuActivities {
     }
 
     @Override
+    public Values.TrackingRuns startTracking(Values.TrackingRequest req) {
+        return Failures.run(() -> {
+            try (ArtifactStore store = ArtifactStores.open(req.spec().artifactRoot());
+                 SafeTracker tracker = Trackers.open(req.spec().tracking(), req.pipelineId(), store)) {
+                Map<String, String> tags = new LinkedHashMap<>();
+                tags.put("temporal.workflowId", req.pipelineId());
+                tags.put("tract.method", req.spec().method());
+                tags.put("tract.specDigest", req.specDigest());
+                tags.put("data.digest", req.data().trainDigest());
+                String parent = tracker.openRun(req.pipelineId(), req.pipelineId(), null, tags);
+                tracker.logParams(parent, SpecParams.of(req.spec()));
+                List<Tracker.DatasetInput> inputs = new ArrayList<>();
+                inputs.add(new Tracker.DatasetInput("train", req.data().trainDigest(), req.data().trainUri(),
+                        "training"));
+                req.data().evalSets().forEach(e -> inputs.add(new Tracker.DatasetInput(e.name(), e.digest(), e.uri(),
+                        "evaluation")));
+                tracker.logInputs(parent, inputs);
+                Map<String, String> runs = new LinkedHashMap<>();
+                Map<String, String> urls = new LinkedHashMap<>();
+                if (parent != null) {
+                    urls.put("pipeline", tracker.runUrl(parent));
+                }
+                for (String stage : req.stages()) {
+                    Map<String, String> t = new LinkedHashMap<>();
+                    t.put("temporal.workflowId", req.pipelineId());
+                    t.put("tract.stage", stage);
+                    String id = tracker.openRun(req.pipelineId() + "/" + stage, stage, parent, t);
+                    runs.put(stage, id);
+                    if (id != null) {
+                        urls.put(stage, tracker.runUrl(id));
+                    }
+                }
+                return new Values.TrackingRuns(tracker.kind(), parent, runs, urls, tracker.failures());
+            }
+        });
+    }
+
+    @Override
     public Values.PipelineResult report(Values.ReportRequest req) {
         return Failures.run(() -> {
-            try (ArtifactStore store = ArtifactStores.open(req.spec().artifactRoot())) {
-                double compute = req.stages().stream().mapToDouble(Values.StageSummary::computeSeconds).sum();
+            try (ArtifactStore store = ArtifactStores.open(req.spec().artifactRoot());
+                 SafeTracker tracker = Trackers.open(req.spec().tracking(), req.pipelineId(), store)) {
+                Values.TrackingRuns runs = req.tracking() != null ? req.tracking()
+                        : new Values.TrackingRuns("none", null, Map.of(), Map.of(), 0);
+                Path dir = env.workDir().resolve("report").resolve(req.pipelineId());
+                Files.createDirectories(dir);
                 String base = "pipelines/" + req.pipelineId();
+                ObjectNode figures = PRETTY.createObjectNode();
+                List<String> scatterFiles = new ArrayList<>();
+                for (Values.EvalOutcome e : req.evals()) {
+                    String predictions = store.keyOf(e.predictionsUri()).flatMap(k -> {
+                        try {
+                            return store.getString(k);
+                        } catch (IOException x) {
+                            throw new java.io.UncheckedIOException(x);
+                        }
+                    }).orElse("");
+                    ReportWriter.Scatter scatter = ReportWriter.Scatter.of(predictions);
+                    String file = "eval/" + e.evalSet() + "/scatter.png";
+                    ReportWriter.scatterPng(scatter, e.evalSet() + String.format(" (Pearson %s)",
+                            e.pearson() == null ? "-" : String.format("%.3f", e.pearson())), dir.resolve(file));
+                    store.putFile(base + "/" + file, dir.resolve(file));
+                    scatterFiles.add(file);
+                    figures.with("scatter").set(e.evalSet(), scatter.toJson());
+                    String evalRun = runs.runIds().get("eval/" + e.evalSet());
+                    logEval(tracker, evalRun, e, "eval/" + e.evalSet() + "/", 0);
+                    logEval(tracker, runs.parentRunId(), e, "eval/" + e.evalSet() + "/", 0);
+                    tracker.logArtifact(evalRun, "scatter.png", dir.resolve(file));
+                    Path pred = dir.resolve("eval/" + e.evalSet() + "/predictions.jsonl");
+                    Files.writeString(pred, predictions);
+                    tracker.logArtifact(evalRun, "predictions.jsonl", pred);
+                }
+                Map<String, String> lossFiles = new LinkedHashMap<>();
+                for (Values.StageSummary s : req.stages()) {
+                    if (s.metricsUri() != null) {
+                        String metrics = store.keyOf(s.metricsUri()).map(k -> {
+                            try {
+                                return store.getString(k).orElse("");
+                            } catch (IOException x) {
+                                throw new java.io.UncheckedIOException(x);
+                            }
+                        }).orElse("");
+                        var curves = ReportWriter.curves(metrics);
+                        if (!curves.isEmpty()) {
+                            String file = "loss-" + s.name() + ".png";
+                            ReportWriter.lossPng(curves, s.name() + " (" + s.kind() + ")", dir.resolve(file));
+                            store.putFile(base + "/" + file, dir.resolve(file));
+                            lossFiles.put(s.name(), file);
+                            figures.with("loss").set(s.name(), ReportWriter.curvesJson(curves));
+                        }
+                    }
+                    String stageRun = runs.runIds().get(s.name());
+                    if (stageRun != null) {
+                        tracker.metric(stageRun, "stage/wall_seconds", s.wallSeconds(), 0);
+                        tracker.metric(stageRun, "stage/compute_seconds", s.computeSeconds(), 0);
+                        tracker.setTags(stageRun, Map.of("tract.cached", String.valueOf(s.cached())));
+                    }
+                    tracker.metric(runs.parentRunId(), "stage/" + s.name() + "/wall_seconds", s.wallSeconds(), 0);
+                }
+                String version = null;
+                boolean completed = "COMPLETED".equals(req.state());
+                if (completed && req.spec().tracking() != null && req.spec().tracking().registeredModel() != null
+                        && req.judgeUri() != null && runs.parentRunId() != null) {
+                    version = registerJudge(store, tracker, runs.parentRunId(), req, dir);
+                }
+                double compute = req.stages().stream().mapToDouble(Values.StageSummary::computeSeconds).sum();
+                int failures = runs.failures() + req.stages().stream()
+                        .mapToInt(Values.StageSummary::trackingFailures).sum();
                 Values.PipelineResult result = new Values.PipelineResult(req.pipelineId(), req.state(),
-                        store.uri(base + "/report.json"), req.stages(), req.evals(), req.wallSeconds(), compute);
+                        store.uri(base + "/report.json"), req.stages(), req.evals(), req.wallSeconds(), compute,
+                        runs.urls(), failures + tracker.failures(), version);
                 ObjectNode report = PRETTY.valueToTree(result);
                 report.put("spec_digest", req.specDigest());
+                report.put("orchestration_seconds", Math.max(0, req.wallSeconds() - compute));
+                report.put("tracking_kind", runs.kind());
+                report.set("figures", figures);
                 report.set("spec", PRETTY.valueToTree(req.spec()));
                 if (req.data() != null) {
                     report.set("data", PRETTY.valueToTree(req.data()));
                 }
-                report.put("orchestration_seconds", Math.max(0, req.wallSeconds() - compute));
-                store.putString(base + "/report.json", PRETTY.writeValueAsString(report));
-                store.putString(base + "/report.html", ReportHtml.render(result));
+                Path json = dir.resolve("report.json");
+                Path html = dir.resolve("report.html");
+                Files.writeString(json, PRETTY.writeValueAsString(report));
+                Files.writeString(html, ReportWriter.html(result, scatterFiles, lossFiles));
+                store.putFile(base + "/report.json", json);
+                store.putFile(base + "/report.html", html);
+                tracker.logArtifact(runs.parentRunId(), "report/report.json", json);
+                tracker.logArtifact(runs.parentRunId(), "report/report.html", html);
+                for (String f : scatterFiles) {
+                    tracker.logArtifact(runs.parentRunId(), "report/" + f, dir.resolve(f));
+                }
+                for (String f : lossFiles.values()) {
+                    tracker.logArtifact(runs.parentRunId(), "report/" + f, dir.resolve(f));
+                }
+                String status = completed ? "FINISHED" : "CANCELLED".equals(req.state()) ? "KILLED" : "FAILED";
+                for (String run : runs.runIds().values()) {
+                    tracker.endRun(run, status);
+                }
+                tracker.endRun(runs.parentRunId(), status);
                 return result;
             }
         });
+    }
+
+    private static void logEval(SafeTracker tracker, String runId, Values.EvalOutcome e, String prefix, long step) {
+        if (runId == null) {
+            return;
+        }
+        tracker.metric(runId, prefix + "n", e.n(), step);
+        tracker.metric(runId, prefix + "n_dropped", e.nDropped(), step);
+        Map<String, Double> values = new LinkedHashMap<>();
+        values.put("pearson", e.pearson());
+        values.put("spearman", e.spearman());
+        values.put("kendall", e.kendall());
+        values.put("rmse", e.rmse());
+        values.forEach((k, v) -> {
+            if (v != null) {
+                tracker.metric(runId, prefix + k, v, step);
+            }
+            List<Double> ci = e.ci().get(k);
+            if (ci != null && ci.get(0) != null) {
+                tracker.metric(runId, prefix + k + "_ci_low", ci.get(0), step);
+                tracker.metric(runId, prefix + k + "_ci_high", ci.get(1), step);
+            }
+        });
+    }
+
+    /** Logs the final judge as artifacts of the pipeline run and registers it, pointing the alias at it. */
+    private String registerJudge(ArtifactStore store, SafeTracker tracker, String parentRun, Values.ReportRequest req,
+                                 Path dir) throws IOException {
+        Path model = dir.resolve("judge");
+        String key = store.keyOf(req.judgeUri()).orElse(null);
+        String source = req.judgeUri();
+        if (key != null && "mlflow".equals(tracker.kind())) {
+            store.getDirectory(key, model);
+            try (Stream<Path> files = Files.walk(model)) {
+                for (Path f : files.filter(Files::isRegularFile).toList()) {
+                    tracker.logArtifact(parentRun, "judge/" + model.relativize(f).toString().replace('\\', '/'), f);
+                }
+            }
+            source = "runs:/" + parentRun + "/judge";
+        }
+        return tracker.registerModel(req.spec().tracking().registeredModel(), source, parentRun,
+                req.spec().tracking().alias());
     }
 
     static String read(InputStream in) throws IOException {

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tract.activities.artifacts.ArtifactStore;
 import dev.tract.activities.artifacts.ArtifactStores;
 import dev.tract.activities.artifacts.Digests;
+import dev.tract.activities.tracking.SafeTracker;
+import dev.tract.activities.tracking.Trackers;
 import dev.tract.judge.data.CanonicalJson;
 import dev.tract.judge.data.Datasets;
 import dev.tract.judge.data.JudgeExample;
@@ -41,6 +43,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -89,7 +92,7 @@ public class GpuActivitiesImpl implements GpuActivities {
                 Values.TrainOutcome o = JSON.readValue(done.get(), Values.TrainOutcome.class);
                 return new Values.TrainOutcome(o.stage(), o.cacheKey(), o.modelUri(), o.modelDigest(), o.steps(),
                         o.totalSteps(), o.finalLoss(), 0, o.tokensPerSecond(), o.attempts(), o.resumes(),
-                        o.lostSteps(), true);
+                        o.lostSteps(), true, o.metricsUri(), 0);
             }
             Path local = env.workDir().resolve("train").resolve(req.cacheKey());
             Path checkpoints = local.resolve("checkpoints");
@@ -114,8 +117,14 @@ public class GpuActivitiesImpl implements GpuActivities {
             AtomicInteger resumedFrom = new AtomicInteger();
             AtomicInteger lost = new AtomicInteger();
             TrainHeartbeat initial = previous != null ? previous : new TrainHeartbeat(0, null, 0);
+            StepLog stepLog = StepLog.resume(store, base + "/metrics.jsonl");
             try (Loaded m = Loaded.of(modelDir, env.device(), req.template(), h.maxLength());
-                 Heartbeats beats = new Heartbeats(ctx, Duration.ofSeconds(5), stop, initial)) {
+                 Heartbeats beats = new Heartbeats(ctx, Duration.ofSeconds(5), stop, initial);
+                 SafeTracker tracker = Trackers.open(req.tracking(), req.pipelineId(), store)) {
+                String runId = req.runId();
+                long logged = tracker.lastStep(runId, "train/loss").orElse(0);
+                tracker.setTags(runId, Map.of("temporal.attempt", String.valueOf(attempt), "tract.stage",
+                        req.stage(), "tract.objective", req.objective(), "data.digest", req.dataDigest()));
                 List<EncodedExample> encoded = Trainer.encode(examples, m.encoder(), objective);
                 ProgressSignals signals = new ProgressSignals(env.client(), ctx.getInfo().getWorkflowId());
                 TrainHeartbeat[] current = {initial};
@@ -139,6 +148,15 @@ public class GpuActivitiesImpl implements GpuActivities {
 
                     @Override
                     public void onStep(StepMetrics s) {
+                        stepLog.add(s);
+                        if (s.step() > logged) {
+                            tracker.metric(runId, "train/loss", s.loss(), s.step());
+                            tracker.metric(runId, "train/ce_loss", s.ceLoss(), s.step());
+                            tracker.metric(runId, "train/raft_loss", s.raftLoss(), s.step());
+                            tracker.metric(runId, "train/lr", s.lr(), s.step());
+                            tracker.metric(runId, "train/grad_norm", s.gradNorm(), s.step());
+                            tracker.metric(runId, "train/tokens_per_s", s.tokensPerSecond(), s.step());
+                        }
                         current[0] = new TrainHeartbeat(current[0].step(), current[0].checkpointUri(), s.step());
                         beats.details(current[0]);
                         beats.beat();
@@ -153,6 +171,8 @@ public class GpuActivitiesImpl implements GpuActivities {
                     @Override
                     public void onCheckpoint(int step, Path dir) {
                         String uri = uploadCheckpoint(store, base, dir);
+                        stepLog.save(step);
+                        tracker.flush();
                         current[0] = new TrainHeartbeat(step, uri, step);
                         beats.details(current[0]);
                         beats.beat();
@@ -179,10 +199,15 @@ public class GpuActivitiesImpl implements GpuActivities {
                 Checkpoints.save(m.model(), out);
                 m.tokenizer().copyTo(out);
                 store.putDirectory(base + "/model", out);
+                stepLog.save(result.steps());
+                tracker.metric(runId, "train/resumes", updated.resumes(), result.steps());
+                tracker.metric(runId, "train/lost_steps", updated.lostSteps(), result.steps());
+                tracker.flush();
                 Values.TrainOutcome outcome = new Values.TrainOutcome(req.stage(), req.cacheKey(),
                         store.uri(base + "/model"), Digests.sha256(out.resolve(Checkpoints.WEIGHTS)), result.steps(),
                         result.totalSteps(), result.finalLoss(), result.seconds(), result.tokensPerSecond(),
-                        updated.attempts(), updated.resumes(), updated.lostSteps(), false);
+                        updated.attempts(), updated.resumes(), updated.lostSteps(), false,
+                        store.uri(base + "/metrics.jsonl"), tracker.failures());
                 store.putString(base + "/" + SUCCESS, JSON.writeValueAsString(outcome));
                 return outcome;
             }

@@ -16,6 +16,10 @@ final class PipelineFixture {
     }
 
     static PipelineSpec spec(Path dir, String method, int trainN, int stage1Steps) throws IOException {
+        return spec(dir, method, trainN, stage1Steps, "");
+    }
+
+    static PipelineSpec spec(Path dir, String method, int trainN, int stage1Steps, String extra) throws IOException {
         CanonicalJson.write(dir.resolve("train.jsonl"), SyntheticTask.generate(trainN, 1));
         CanonicalJson.write(dir.resolve("test.jsonl"), SyntheticTask.generate(12, 2));
         String yaml = """
@@ -31,7 +35,7 @@ final class PipelineFixture {
                 checkpoint: {every_steps: 2}
                 shard_size: 8
                 artifact_root: runs
-                """.formatted(method, stage1Steps);
+                """.formatted(method, stage1Steps) + extra;
         return SpecParser.parse(yaml, dir, "runs");
     }
 }

@@ -38,6 +38,8 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
     public static final String BAD_INPUT = "BadInput";
 
     private final List<StageSummary> stages = new ArrayList<>();
+    private Values.TrackingRuns tracking;
+    private String judgeUri;
     private final List<EvalOutcome> evals = new ArrayList<>();
     private String state = "RUNNING";
     private String stage = "starting";
@@ -63,11 +65,19 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             beginStage("prepare");
             data = call(() -> cpu.prepareData(input));
             stages.add(new StageSummary("prepare", "data", seconds(stageStartMillis), data.seconds(), false, 1, 0, 0,
-                    data.trainUri(), null, null));
+                    data.trainUri(), null, null, null, 0));
+            List<String> runStages = new ArrayList<>(List.of("stage1"));
+            if (method.twoStages()) {
+                runStages.addAll(List.of("cots", "stage2"));
+            }
+            data.evalSets().forEach(e -> runStages.add("eval/" + e.name()));
+            PreparedData prepared = data;
+            tracking = call(() -> cpu.startTracking(new Values.TrackingRequest(input.pipelineId(), spec,
+                    input.specDigest(), prepared, runStages)));
 
             TrainOutcome s1 = train(gpu, input, "stage1", data.seedModelUri(), data.seedModelDigest(),
                     List.of(data.trainUri()), data.trainDigest(), method.stage1Objective(), spec.stage1());
-            String judgeUri = s1.modelUri();
+            judgeUri = s1.modelUri();
             String judgeDigest = s1.modelDigest();
             if (method.twoStages()) {
                 List<ShardOutcome> cots = generateCots(gpu, input, data, s1);
@@ -125,11 +135,12 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
         beginStage(name);
         String key = CacheKeys.of("train", modelDigest, dataDigest, objective, hyper, spec.template(), spec.seed());
         TrainRequest req = new TrainRequest(input.pipelineId(), name, key, modelUri, modelDigest, dataUris,
-                dataDigest, objective, hyper, spec.template(), spec.seed(), spec.checkpoint(), spec.artifactRoot());
+                dataDigest, objective, hyper, spec.template(), spec.seed(), spec.checkpoint(), spec.artifactRoot(),
+                spec.tracking(), tracking == null ? null : tracking.runIds().get(name));
         TrainOutcome out = call(() -> gpu.train(req));
         stages.add(new StageSummary(name, "train " + objective, seconds(stageStartMillis), out.computeSeconds(),
                 out.cached(), out.attempts(), out.resumes(), out.lostSteps(), out.modelUri(), out.finalLoss(),
-                out.steps()));
+                out.steps(), out.metricsUri(), out.trackingFailures()));
         resumes += out.resumes();
         return out;
     }
@@ -160,7 +171,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
         stages.add(new StageSummary("cots", "generate CoTs", seconds(stageStartMillis),
                 out.stream().mapToDouble(ShardOutcome::computeSeconds).sum(), out.stream().allMatch(
                         ShardOutcome::cached), 1, 0, 0, out.isEmpty() ? null : out.get(0).uri(), null,
-                out.stream().mapToInt(ShardOutcome::count).sum()));
+                out.stream().mapToInt(ShardOutcome::count).sum(), null, 0));
         return out;
     }
 
@@ -215,12 +226,12 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             evals.add(e);
         }
         stages.add(new StageSummary("eval", "evaluate " + mode, seconds(stageStartMillis), compute, false, 1, 0, 0,
-                evals.isEmpty() ? null : evals.get(0).predictionsUri(), null, null));
+                evals.isEmpty() ? null : evals.get(0).predictionsUri(), null, null, null, 0));
     }
 
     private PipelineResult report(CpuActivities cpu, PipelineInput input, PreparedData data) {
         return cpu.report(new Values.ReportRequest(input.pipelineId(), input.spec(), input.specDigest(), data,
-                List.copyOf(stages), List.copyOf(evals), state, seconds(startMillis)));
+                List.copyOf(stages), List.copyOf(evals), state, seconds(startMillis), tracking, judgeUri));
     }
 
     private void beginStage(String name) {

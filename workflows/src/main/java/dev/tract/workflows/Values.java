@@ -23,7 +23,7 @@ public final class Values {
     public record TrainRequest(String pipelineId, String stage, String cacheKey, String modelUri, String modelDigest,
                                List<String> dataUris, String dataDigest, String objective, PipelineSpec.Stage hyper,
                                String template, long seed, PipelineSpec.Checkpointing checkpoint,
-                               String artifactRoot) {}
+                               String artifactRoot, PipelineSpec.Tracking tracking, String runId) {}
 
     /**
      * @param resumes how many times this stage resumed from a checkpoint (across attempts)
@@ -31,7 +31,8 @@ public final class Values {
      */
     public record TrainOutcome(String stage, String cacheKey, String modelUri, String modelDigest, int steps,
                                int totalSteps, double finalLoss, double computeSeconds, double tokensPerSecond,
-                               int attempts, int resumes, int lostSteps, boolean cached) {}
+                               int attempts, int resumes, int lostSteps, boolean cached, String metricsUri,
+                               int trackingFailures) {}
 
     /** CoT self-generation for training examples [from, to). */
     public record CotShardRequest(String pipelineId, String cacheKey, int shard, int from, int to, String modelUri,
@@ -58,15 +59,31 @@ public final class Values {
     /** What a stage did, for progress and the report. */
     public record StageSummary(String name, String kind, double wallSeconds, double computeSeconds, boolean cached,
                                int attempts, int resumes, int lostSteps, String outputUri, Double finalLoss,
-                               Integer steps) {}
+                               Integer steps, String metricsUri, int trackingFailures) {}
+
+    /** Asks for the tracking runs of a pipeline: a parent run and a child per stage and per eval set. */
+    public record TrackingRequest(String pipelineId, PipelineSpec spec, String specDigest, PreparedData data,
+                                  List<String> stages) {}
+
+    /**
+     * The runs of a pipeline; runIds maps a stage name or "eval/<set>" to its run. Ids are null when the tracker
+     * was unreachable (tracking never fails a pipeline).
+     */
+    public record TrackingRuns(String kind, String parentRunId, Map<String, String> runIds, Map<String, String> urls,
+                               int failures) {}
 
     public record ReportRequest(String pipelineId, PipelineSpec spec, String specDigest, PreparedData data,
                                 List<StageSummary> stages, List<EvalOutcome> evals, String state,
-                                double wallSeconds) {}
+                                double wallSeconds, TrackingRuns tracking, String judgeUri) {}
 
-    /** The workflow's result: where the report is, what each stage did, the metrics of each evaluation set. */
+    /**
+     * The workflow's result: where the report is, what each stage did, the metrics of each evaluation set.
+     *
+     * @param trackingFailures tracking calls that failed for good (the metrics they carried are missing in MLflow)
+     */
     public record PipelineResult(String pipelineId, String state, String reportUri, List<StageSummary> stages,
-                                 List<EvalOutcome> evals, double wallSeconds, double computeSeconds) {}
+                                 List<EvalOutcome> evals, double wallSeconds, double computeSeconds,
+                                 Map<String, String> trackingUrls, int trackingFailures, String registeredVersion) {}
 
     /** Sent by a running training activity to the workflow. */
     public record ProgressUpdate(String stage, int step, int totalSteps, double loss, int attempt,

@@ -14,6 +14,7 @@ import java.util.Random;
  */
 public final class SyntheticTask {
     static final int ITEMS = 4;
+    private static final String[] LABELS = {"a)", "b)", "c)", "d)"};
     private static final String[] COUNT = {"None of the four", "One of the four", "Two of the four",
         "Three of the four", "All four"};
     private static final String[][] FRUITS = {
@@ -72,6 +73,7 @@ public final class SyntheticTask {
         String property;
         String criteria;
         String separator = ", ";
+        // separator: how the reference answer joins its items
         switch (variant) {
             case 0 -> {
                 instruction = "List four even numbers.";
@@ -163,8 +165,16 @@ public final class SyntheticTask {
                 }
             }
         }
-        String response = String.join(separator, items) + (separator.equals(". ") ? "." : "");
-        String feedback = "Check each item. " + String.join(" ", checks) + " " + COUNT[good] + " " + property + ".";
+        // items carry the labels a) to d), which the feedback repeats: an anchor for copying each item
+        List<String> labelled = new ArrayList<>();
+        List<String> labelledChecks = new ArrayList<>();
+        for (int j = 0; j < ITEMS; j++) {
+            labelled.add(LABELS[j] + " " + items.get(j));
+            labelledChecks.add(LABELS[j] + " " + checks.get(j));
+        }
+        String response = String.join("; ", labelled) + ".";
+        String feedback = "Check each item. " + String.join(" ", labelledChecks) + " " + COUNT[good] + " "
+                + property + ".";
         List<String> desc = new ArrayList<>();
         for (int k = 1; k <= 5; k++) {
             desc.add(COUNT[k - 1] + " " + property + ".");

@@ -27,7 +27,7 @@ class SyntheticTaskTest {
     void goldScoreIsOnePlusTheItemsTheFeedbackFindsCorrect() {
         for (JudgeExample e : SyntheticTask.generate(300, 11)) {
             String f = e.feedback();
-            String[] checks = f.substring("Check each item. ".length()).split("\\. ");
+            String[] checks = f.substring("Check each item. ".length()).split("\\. (?=[a-d]\\) |[A-Z])");
             long positives = java.util.Arrays.stream(checks).limit(4).filter(c -> isPositive(c, e)).count();
             assertThat(positives + 1).as(f).isEqualTo((long) e.goldScore());
             assertThat(e.rubric().description(e.goldScore())).isEqualTo(f.substring(f.lastIndexOf(". ") + 2));

@@ -16,7 +16,8 @@ import java.util.List;
 public record PipelineSpec(String name, SeedModel seedModel, String trainData, List<EvalSet> evalSets,
                            String method, Stage stage1, Stage stage2, Generation generation, String scoring,
                            int nCot, Checkpointing checkpoint, int shardSize, String artifactRoot,
-                           TaskQueues taskQueues, long seed, String template, int heartbeatTimeoutSeconds) {
+                           TaskQueues taskQueues, long seed, String template, int heartbeatTimeoutSeconds,
+                           Tracking tracking) {
 
     /** A preset made from scratch, or an existing model directory (path) or URI. */
     public record SeedModel(String preset, String path, String uri, long initSeed) {
@@ -40,6 +41,12 @@ public record PipelineSpec(String name, SeedModel seedModel, String trainData, L
 
     /** Checkpoint every so many steps and/or seconds (0 = off). */
     public record Checkpointing(int everySteps, double everySeconds) {}
+
+    /**
+     * Experiment tracking. {@code uri} null: MLflow at $MLFLOW_TRACKING_URI when the worker has it, else files
+     * under the pipeline's artifact folder. {@code registeredModel} null: the final judge is not registered.
+     */
+    public record Tracking(String uri, String experiment, String registeredModel, String alias) {}
 
     /** Task queues: training, generation and evaluation on gpu; data preparation and reports on cpu. */
     public record TaskQueues(String gpu, String cpu) {}

@@ -100,7 +100,7 @@ public final class SpecParser {
     private PipelineSpec spec(ObjectNode n) {
         unknownKeys(n, "", Set.of("name", "seed_model", "train_data", "eval_sets", "method", "stage1", "stage2",
                 "generation", "scoring", "n_cot", "checkpoint", "shard_size", "artifact_root", "task_queues", "seed",
-                "template", "heartbeat_timeout_seconds"));
+                "template", "heartbeat_timeout_seconds", "tracking"));
         String name = string(n, "name", "pipeline");
         if (!SAFE_NAME.matcher(name).matches()) {
             error("name", "'" + name + "' must be letters, digits, '.', '_' or '-' (at most 100), starting with a "
@@ -137,7 +137,26 @@ public final class SpecParser {
         }
         int heartbeat = integer(n, "heartbeat_timeout_seconds", 60, 5, 3600);
         return new PipelineSpec(name, seedModel, trainData, evalSets, method, stage1, stage2, generation, scoring,
-                nCot, checkpoint, shardSize, artifactRoot, queues, seed, template, heartbeat);
+                nCot, checkpoint, shardSize, artifactRoot, queues, seed, template, heartbeat, tracking(n.get("tracking")));
+    }
+
+    private PipelineSpec.Tracking tracking(JsonNode n) {
+        JsonNode t = n == null || n.isNull() ? YAML.createObjectNode() : n;
+        unknownKeys(t, "tracking", Set.of("uri", "experiment", "registered_model", "alias"));
+        String uri = t.hasNonNull("uri") ? t.get("uri").asText() : null;
+        if (uri != null && !uri.startsWith("http://") && !uri.startsWith("https://") && !uri.equals("local")) {
+            error("tracking.uri", "'" + uri + "' must be an http(s) URL of an MLflow tracking server, or local");
+        }
+        String experiment = t.hasNonNull("experiment") ? t.get("experiment").asText() : "tract";
+        if (experiment.isBlank()) {
+            error("tracking.experiment", "must not be empty");
+        }
+        String model = t.hasNonNull("registered_model") ? t.get("registered_model").asText() : null;
+        String alias = t.hasNonNull("alias") ? t.get("alias").asText() : "champion";
+        if (!alias.matches("[A-Za-z][A-Za-z0-9_-]{0,255}")) {
+            error("tracking.alias", "'" + alias + "' must start with a letter and hold letters, digits, _ or -");
+        }
+        return new PipelineSpec.Tracking(uri, experiment, model, alias);
     }
 
     private PipelineSpec.SeedModel seedModel(JsonNode n) {

@@ -1,0 +1,110 @@
+package dev.tract.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tract.activities.ActivityEnvironment;
+import dev.tract.activities.tracking.FakeMlflowServer;
+import dev.tract.workflows.Pipelines;
+import dev.tract.workflows.Values;
+import dev.tract.workflows.spec.PipelineSpec;
+import io.temporal.testing.TestWorkflowEnvironment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A pipeline tracked in MLflow (a server checking MLflow's REST contract), and its report. */
+class PipelineTrackingTest {
+    @TempDir
+    Path tmp;
+    TestWorkflowEnvironment env;
+    FakeMlflowServer mlflow;
+
+    @BeforeEach
+    void start() throws Exception {
+        mlflow = new FakeMlflowServer();
+        env = TestWorkflowEnvironment.newInstance();
+        WorkerConfig config = WorkerConfig.defaults("test").withWorkDir(tmp.resolve("work"));
+        TractWorker.register(env.getWorkerFactory(), config, new ActivityEnvironment(env.getWorkflowClient(),
+                config.workDir(), "cpu", new AtomicBoolean(), 8, ActivityEnvironment.Faults.NONE));
+        env.start();
+    }
+
+    @AfterEach
+    void stop() {
+        env.close();
+        mlflow.close();
+    }
+
+    PipelineSpec spec() throws Exception {
+        return PipelineFixture.spec(tmp, "tract", 12, 6, """
+                tracking: {uri: "%s", experiment: judges, registered_model: tiny-judge, alias: champion}
+                """.formatted(mlflow.uri()));
+    }
+
+    @Test
+    void everyStageIsARunOfThePipelineRunAndTheJudgeIsRegistered() throws Exception {
+        Pipelines.start(env.getWorkflowClient(), spec(), "tracked");
+        Values.PipelineResult r = Pipelines.result(env.getWorkflowClient(), "tracked");
+        assertThat(r.state()).isEqualTo("COMPLETED");
+        assertThat(mlflow.violations()).isEmpty();
+        Map<String, FakeMlflowServer.Run> runs = mlflow.runs();
+        FakeMlflowServer.Run parent = runs.values().stream().filter(x -> !x.tags.containsKey("mlflow.parentRunId"))
+                .findFirst().orElseThrow();
+        String parentId = parent.info.get("run_id").asText();
+        assertThat(parent.tags).containsEntry("temporal.workflowId", "tracked").containsKey("data.digest");
+        assertThat(parent.params).containsEntry("stage1.lr", "0.005").containsEntry("method", "tract");
+        assertThat(parent.inputs).hasSize(2);
+        Map<String, FakeMlflowServer.Run> children = runs.values().stream()
+                .filter(x -> parentId.equals(x.tags.get("mlflow.parentRunId")))
+                .collect(Collectors.toMap(x -> x.tags.get("mlflow.runName"), x -> x));
+        assertThat(children).containsOnlyKeys("stage1", "cots", "stage2", "eval/synthetic");
+        List<Long> steps = children.get("stage1").metrics.stream().filter(m -> m.get("key").asText()
+                .equals("train/loss")).map(m -> m.get("step").asLong()).toList();
+        assertThat(steps).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+        assertThat(children.get("eval/synthetic").metrics).anyMatch(m -> m.get("key").asText()
+                .equals("eval/synthetic/rmse"));
+        assertThat(runs.values()).allSatisfy(x -> assertThat(x.info.get("status").asText()).isEqualTo("FINISHED"));
+        assertThat(mlflow.aliases("tiny-judge")).containsEntry("champion", "1");
+        assertThat(mlflow.versions("tiny-judge").get(0).get("source").asText()).isEqualTo("runs:/" + parentId
+                + "/judge");
+        assertThat(mlflow.artifacts().keySet()).anyMatch(k -> k.endsWith("report/report.html"))
+                .anyMatch(k -> k.endsWith("judge/model.safetensors"));
+        assertThat(r.trackingUrls().get("pipeline")).startsWith(mlflow.uri() + "/#/experiments/");
+        assertThat(mlflow.requests().size()).as("requests for a whole pipeline: batched").isLessThan(150);
+
+        Path report = tmp.resolve("runs/pipelines/tracked");
+        assertThat(Files.size(report.resolve("eval/synthetic/scatter.png"))).isGreaterThan(1000);
+        assertThat(Files.size(report.resolve("loss-stage1.png"))).isGreaterThan(1000);
+        String html = Files.readString(report.resolve("report.html"));
+        assertThat(html).contains("<img src=\"eval/synthetic/scatter.png\"").contains("loss-stage2.png")
+                .contains(mlflow.uri());
+        JsonNode json = new ObjectMapper().readTree(report.resolve("report.json").toFile());
+        assertThat(json.at("/figures/scatter/synthetic/gold").size()).isEqualTo(json.at("/evals/0/n").asInt());
+        assertThat(json.at("/figures/loss/stage1/loss/step").size()).isEqualTo(6);
+        System.out.printf("MLflow requests for the pipeline: %d; report.html %d bytes, report.json %d bytes%n",
+                mlflow.requests().size(), Files.size(report.resolve("report.html")),
+                Files.size(report.resolve("report.json")));
+    }
+
+    @Test
+    void anMlflowOutageNeverFailsThePipelineAndTheReportSaysSo() throws Exception {
+        mlflow.setDown(true);
+        Pipelines.start(env.getWorkflowClient(), spec(), "outage");
+        Values.PipelineResult r = Pipelines.result(env.getWorkflowClient(), "outage");
+        assertThat(r.state()).isEqualTo("COMPLETED");
+        assertThat(r.evals()).hasSize(1);
+        assertThat(r.trackingFailures()).isPositive();
+        String html = Files.readString(tmp.resolve("runs/pipelines/outage/report.html"));
+        assertThat(html).contains("tracking call(s) could not be logged");
+        assertThat(Files.exists(tmp.resolve("runs/pipelines/outage/eval/synthetic/scatter.png"))).isTrue();
+    }
+}
