@@ -43,14 +43,14 @@ final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "mini", description = "model preset (default: ${DEFAULT-VALUE})")
     String preset;
 
-    @Option(names = "--train", defaultValue = "2000", description = "synthetic training examples (default: "
+    @Option(names = "--train", defaultValue = "1000", description = "synthetic training examples (default: "
             + "${DEFAULT-VALUE})")
     int trainN;
 
     @Option(names = "--test", defaultValue = "200", description = "synthetic test examples (default: ${DEFAULT-VALUE})")
     int testN;
 
-    @Option(names = "--steps", defaultValue = "600", description = "optimizer steps per training stage (default: "
+    @Option(names = "--steps", defaultValue = "500", description = "optimizer steps per training stage (default: "
             + "${DEFAULT-VALUE})")
     int steps;
 

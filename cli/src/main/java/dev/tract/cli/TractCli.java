@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
         description = "Train LLM-as-a-judge models with TRACT, every step a durable Temporal workflow.",
         subcommands = {QuickstartCommand.class, ModelCommand.class, GenerateCommand.class, LogitsCommand.class,
                 DataCommand.class, TrainCommand.class, ScoreCommand.class, CorrelateCommand.class, WorkerCommand.class,
+                ServerCommand.class, DevCommand.class, SubmitCommand.class, StatusCommand.class, ListCommand.class,
+                CancelCommand.class, ReportCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TractCli {
     public static final int EXIT_OK = 0;
@@ -39,6 +41,14 @@ public final class TractCli {
             }
             if (cause != null) {
                 cmd.getErr().println("tract: " + cause.getMessage());
+                return EXIT_BAD_INPUT;
+            }
+            if (e instanceof ApiClient.Unavailable) {
+                cmd.getErr().println("tract: " + e.getMessage());
+                return EXIT_FAILURE;
+            }
+            if (e instanceof dev.tract.workflows.spec.SpecException s) {
+                cmd.getErr().println("tract: " + s.getMessage());
                 return EXIT_BAD_INPUT;
             }
             cmd.getErr().println("tract: " + e);

@@ -217,15 +217,17 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             perSet.add(pending);
         }
         double compute = 0;
+        boolean allCached = true;
         for (int s = 0; s < perSet.size(); s++) {
             List<ShardOutcome> shards = collect(perSet.get(s));
             compute += shards.stream().mapToDouble(ShardOutcome::computeSeconds).sum();
+            allCached &= shards.stream().allMatch(ShardOutcome::cached);
             String name = data.evalSets().get(s).name();
             EvalOutcome e = call(() -> cpu.aggregateEval(new EvalAggregateRequest(input.pipelineId(), name,
                     shards.stream().map(ShardOutcome::uri).toList(), spec.seed(), spec.artifactRoot())));
             evals.add(e);
         }
-        stages.add(new StageSummary("eval", "evaluate " + mode, seconds(stageStartMillis), compute, false, 1, 0, 0,
+        stages.add(new StageSummary("eval", "evaluate " + mode, seconds(stageStartMillis), compute, allCached, 1, 0, 0,
                 evals.isEmpty() ? null : evals.get(0).predictionsUri(), null, null, null, 0));
     }
 

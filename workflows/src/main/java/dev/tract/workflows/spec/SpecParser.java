@@ -389,6 +389,49 @@ public final class SpecParser {
         return d;
     }
 
+    /**
+     * The spec as JSON with its relative file paths (train_data, eval_sets[].data, seed_model.path) made absolute
+     * against {@code baseDir}, for sending to a server that does not share the caller's working folder.
+     */
+    public static String withAbsolutePaths(String text, Path baseDir) {
+        JsonNode root;
+        try {
+            root = YAML.readTree(text);
+        } catch (Exception e) {
+            throw new SpecException(List.of(new SpecException.FieldError("(document)",
+                    "not valid YAML or JSON: " + firstLine(e.getMessage()))));
+        }
+        if (root instanceof ObjectNode o) {
+            absolutize(o, "train_data", baseDir);
+            if (o.get("eval_sets") != null) {
+                o.get("eval_sets").forEach(e -> {
+                    if (e instanceof ObjectNode eo) {
+                        absolutize(eo, "data", baseDir);
+                    }
+                });
+            }
+            JsonNode seed = o.get("seed_model");
+            if (seed instanceof ObjectNode so) {
+                absolutize(so, "path", baseDir);
+            } else if (seed != null && seed.isTextual() && !PRESETS.contains(seed.asText())) {
+                absolutize(o, "seed_model", baseDir);
+            }
+            if (o.get("artifact_root") != null && o.get("artifact_root").isTextual()
+                    && !o.get("artifact_root").asText().contains(":")) {
+                o.put("artifact_root", baseDir.resolve(o.get("artifact_root").asText()).normalize().toUri()
+                        .toString());
+            }
+        }
+        return root == null ? "" : root.toString();
+    }
+
+    private static void absolutize(ObjectNode o, String field, Path baseDir) {
+        JsonNode v = o.get(field);
+        if (v != null && v.isTextual() && !v.asText().contains("://") && !v.asText().isBlank()) {
+            o.put(field, baseDir.resolve(v.asText()).normalize().toString());
+        }
+    }
+
     /** Reads the text of a spec; the charset is UTF-8. */
     public static String read(Path file) throws java.io.IOException {
         return java.nio.file.Files.readString(file, StandardCharsets.UTF_8);

@@ -1,0 +1,123 @@
+package dev.tract.api;
+
+import dev.tract.activities.artifacts.ArtifactStore;
+import dev.tract.activities.artifacts.ArtifactStores;
+import dev.tract.workflows.spec.PipelineSpec;
+import dev.tract.workflows.spec.SpecParser;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DefaultValue;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.UriInfo;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** /api/v1/pipelines: submit, list, inspect, cancel, and read reports. */
+@Path("/api/v1/pipelines")
+@Produces(MediaType.APPLICATION_JSON)
+public final class PipelinesResource {
+    private final PipelineService service;
+    private final TractApiConfiguration config;
+
+    public PipelinesResource(PipelineService service, TractApiConfiguration config) {
+        this.service = service;
+        this.config = config;
+    }
+
+    @POST
+    @Consumes(MediaType.WILDCARD)
+    public Response submit(InputStream body, @jakarta.ws.rs.core.Context UriInfo uri) throws IOException {
+        byte[] bytes = readLimited(body, config.getMaxSpecBytes());
+        if (bytes == null) {
+            return BodySizeFilter.tooLarge(config.getMaxSpecBytes());
+        }
+        PipelineSpec spec = SpecParser.parse(new String(bytes, StandardCharsets.UTF_8),
+                java.nio.file.Path.of(config.getSpecBaseDir()).toAbsolutePath(), config.getDefaultArtifactRoot());
+        String id = service.start(spec);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("id", id);
+        out.put("spec_digest", SpecParser.digest(spec));
+        return Response.created(uri.getAbsolutePathBuilder().path(id).build()).entity(out).build();
+    }
+
+    private static byte[] readLimited(InputStream in, long max) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] buf = new byte[8192];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+            out.write(buf, 0, n);
+            if (out.size() > max) {
+                return null;
+            }
+        }
+        return out.toByteArray();
+    }
+
+    @GET
+    public Response list(@QueryParam("state") String state, @QueryParam("page_size") @DefaultValue("20") int pageSize,
+                         @QueryParam("page_token") String pageToken) {
+        if (pageSize < 1 || pageSize > 1000) {
+            return ErrorMappers.json(400, "page_size must be in [1, 1000]");
+        }
+        try {
+            PipelineService.Page p = service.list(state, pageSize, pageToken);
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("pipelines", p.pipelines());
+            out.put("next_page_token", p.nextPageToken());
+            return Response.ok(out).build();
+        } catch (IllegalArgumentException e) {
+            return ErrorMappers.json(400, e.getMessage());
+        }
+    }
+
+    @GET
+    @Path("{id}")
+    public Map<String, Object> get(@PathParam("id") String id) {
+        return service.describe(id);
+    }
+
+    @POST
+    @Path("{id}/cancel")
+    public Response cancel(@PathParam("id") String id) {
+        if (!service.cancel(id)) {
+            return ErrorMappers.json(409, "pipeline '" + id + "' is not running");
+        }
+        return Response.accepted(Map.of("id", id, "state", "CANCEL_REQUESTED")).build();
+    }
+
+    @GET
+    @Path("{id}/report")
+    public Response report(@PathParam("id") String id) throws IOException {
+        return report(id, "report.json", MediaType.APPLICATION_JSON);
+    }
+
+    @GET
+    @Path("{id}/report.html")
+    @Produces(MediaType.TEXT_HTML)
+    public Response reportHtml(@PathParam("id") String id) throws IOException {
+        return report(id, "report.html", MediaType.TEXT_HTML + ";charset=utf-8");
+    }
+
+    private Response report(String id, String file, String type) throws IOException {
+        String uri = service.reportUri(id);
+        if (uri == null) {
+            return ErrorMappers.json(404, "pipeline '" + id + "' has no report yet");
+        }
+        int cut = uri.lastIndexOf("/pipelines/");
+        try (ArtifactStore store = ArtifactStores.open(uri.substring(0, cut))) {
+            String key = uri.substring(cut + 1, uri.lastIndexOf('/') + 1) + file;
+            return store.getString(key).map(s -> Response.ok(s, type).build())
+                    .orElse(ErrorMappers.json(404, "report of '" + id + "' not found in " + uri));
+        }
+    }
+}

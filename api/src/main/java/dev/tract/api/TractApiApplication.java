@@ -1,0 +1,110 @@
+package dev.tract.api;
+
+import com.codahale.metrics.health.HealthCheck;
+import dev.tract.activities.artifacts.ArtifactStore;
+import dev.tract.activities.artifacts.ArtifactStores;
+import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
+import io.dropwizard.configuration.SubstitutingSourceProvider;
+import io.dropwizard.core.Application;
+import io.dropwizard.core.setup.Bootstrap;
+import io.dropwizard.core.setup.Environment;
+import io.temporal.api.workflowservice.v1.DescribeNamespaceRequest;
+import io.temporal.client.WorkflowClient;
+import io.temporal.client.WorkflowClientOptions;
+import io.temporal.serviceclient.WorkflowServiceStubs;
+import io.temporal.serviceclient.WorkflowServiceStubsOptions;
+import java.util.function.Function;
+
+/**
+ * The tract API: Dropwizard service whose resources talk to Temporal. Health checks (Temporal reachable, artifact
+ * store writable) and metrics are on the admin port.
+ */
+public class TractApiApplication extends Application<TractApiConfiguration> {
+    private final Function<TractApiConfiguration, WorkflowClient> clients;
+    private final java.util.function.Consumer<org.eclipse.jetty.server.Server> started;
+
+    /** Connects to the Temporal frontend named in the configuration. */
+    public TractApiApplication() {
+        this(TractApiApplication::connect, s -> { });
+    }
+
+    /** Uses a given client (tests). */
+    public TractApiApplication(Function<TractApiConfiguration, WorkflowClient> clients) {
+        this(clients, s -> { });
+    }
+
+    /** Uses a given client and hands over the Jetty server once started (dev mode stops it itself). */
+    public TractApiApplication(Function<TractApiConfiguration, WorkflowClient> clients,
+                               java.util.function.Consumer<org.eclipse.jetty.server.Server> started) {
+        this.clients = clients;
+        this.started = started;
+    }
+
+    public static void main(String[] args) throws Exception {
+        new TractApiApplication().run(args);
+    }
+
+    static WorkflowClient connect(TractApiConfiguration c) {
+        WorkflowServiceStubs service = WorkflowServiceStubs.newServiceStubs(WorkflowServiceStubsOptions.newBuilder()
+                .setTarget(c.getTemporalAddress()).build());
+        return WorkflowClient.newInstance(service, WorkflowClientOptions.newBuilder().setNamespace(c.getNamespace())
+                .build());
+    }
+
+    @Override
+    public String getName() {
+        return "tract";
+    }
+
+    @Override
+    public void initialize(Bootstrap<TractApiConfiguration> bootstrap) {
+        bootstrap.setConfigurationSourceProvider(new SubstitutingSourceProvider(
+                bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(false)));
+    }
+
+    @Override
+    public void run(TractApiConfiguration config, Environment env) {
+        if (config.allTokens().isEmpty()) {
+            throw new IllegalStateException("no API tokens: set tokens in the configuration or TRACT_API_TOKENS");
+        }
+        env.lifecycle().addServerLifecycleListener(started::accept);
+        WorkflowClient client = clients.apply(config);
+        PipelineService service = new PipelineService(client);
+        env.jersey().register(new BearerTokenFilter(config.allTokens()));
+        env.jersey().register(new BodySizeFilter(config.getMaxSpecBytes()));
+        env.jersey().register(new ErrorMappers.InvalidSpec());
+        env.jersey().register(new ErrorMappers.BadInput());
+        env.jersey().register(new ErrorMappers.NotFound());
+        env.jersey().register(new ErrorMappers.Grpc());
+        env.jersey().register(new PipelinesResource(service, config));
+        env.jersey().register(new OpenApiResource());
+        env.healthChecks().register("temporal", new HealthCheck() {
+            @Override
+            protected Result check() {
+                client.getWorkflowServiceStubs().blockingStub().describeNamespace(DescribeNamespaceRequest
+                        .newBuilder().setNamespace(config.getNamespace()).build());
+                return Result.healthy("namespace " + config.getNamespace() + " reachable at "
+                        + config.getTemporalAddress());
+            }
+        });
+        env.healthChecks().register("artifacts", new HealthCheck() {
+            @Override
+            protected Result check() throws Exception {
+                try (ArtifactStore store = ArtifactStores.open(resolve(config.getDefaultArtifactRoot()))) {
+                    String key = "health/probe-" + System.nanoTime();
+                    store.putString(key, "ok");
+                    store.deletePrefix("health");
+                    return Result.healthy(store.root() + " writable");
+                }
+            }
+        });
+    }
+
+    static String resolve(String root) {
+        if (root.startsWith("file:") && !root.startsWith("file:/")) {
+            return java.nio.file.Path.of(root.substring("file:".length())).toAbsolutePath().normalize().toUri()
+                    .toString();
+        }
+        return root;
+    }
+}
