@@ -17,9 +17,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public record ActivityEnvironment(WorkflowClient client, Path workDir, String device, AtomicBoolean shuttingDown,
                                   int generationBatch, Faults faults) {
 
-    /** Called after every training step; tests use it to fail an attempt part-way. */
+    /** Fault injection for tests and `tract chaos`: called after every training step and inside checkpoint uploads. */
     public interface Faults {
         void afterStep(String stage, int attempt, int step);
+
+        /** Called once the first file of a checkpoint is stored and before LATEST points at it. */
+        default void duringCheckpointUpload(String stage, int attempt, int step) {}
 
         Faults NONE = (stage, attempt, step) -> { };
     }

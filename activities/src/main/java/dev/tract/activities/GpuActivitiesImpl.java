@@ -72,10 +72,14 @@ public class GpuActivitiesImpl implements GpuActivities {
     }
 
     /** The progress of one attempt, carried in heartbeats. {@code trainedStep} is the newest step done. */
-    public record TrainHeartbeat(int step, String checkpointUri, int trainedStep) {}
+    public record TrainHeartbeat(int step, String checkpointUri, int trainedStep, long timestampMillis) {}
 
-    /** Resumes and lost work of a stage across attempts, kept beside its checkpoints. */
-    public record Ledger(int attempts, int resumes, int lostSteps) {}
+    /**
+     * The goodput ledger of a stage across attempts, kept beside its checkpoints: resumes, steps trained again
+     * because a worker died after them but before their checkpoint, the compute that cost, and the time from the
+     * dead attempt's last heartbeat to the resume.
+     */
+    public record Ledger(int attempts, int resumes, int lostSteps, double lostSeconds, double resumeWaitSeconds) {}
 
     @Override
     public Values.TrainOutcome train(Values.TrainRequest req) {
@@ -92,7 +96,7 @@ public class GpuActivitiesImpl implements GpuActivities {
                 Values.TrainOutcome o = JSON.readValue(done.get(), Values.TrainOutcome.class);
                 return new Values.TrainOutcome(o.stage(), o.cacheKey(), o.modelUri(), o.modelDigest(), o.steps(),
                         o.totalSteps(), o.finalLoss(), 0, o.tokensPerSecond(), o.attempts(), o.resumes(),
-                        o.lostSteps(), true, o.metricsUri(), 0);
+                        o.lostSteps(), o.lostSeconds(), o.resumeWaitSeconds(), true, o.metricsUri(), 0);
             }
             Path local = env.workDir().resolve("train").resolve(req.cacheKey());
             Path checkpoints = local.resolve("checkpoints");
@@ -116,7 +120,9 @@ public class GpuActivitiesImpl implements GpuActivities {
             AtomicBoolean stop = new AtomicBoolean();
             AtomicInteger resumedFrom = new AtomicInteger();
             AtomicInteger lost = new AtomicInteger();
-            TrainHeartbeat initial = previous != null ? previous : new TrainHeartbeat(0, null, 0);
+            TrainHeartbeat initial = previous != null ? previous
+                    : new TrainHeartbeat(0, null, 0, System.currentTimeMillis());
+            double[] stepSeconds = {0, 0};
             StepLog stepLog = StepLog.resume(store, base + "/metrics.jsonl");
             try (Loaded m = Loaded.of(modelDir, env.device(), req.template(), h.maxLength());
                  Heartbeats beats = new Heartbeats(ctx, Duration.ofSeconds(5), stop, initial);
@@ -135,12 +141,17 @@ public class GpuActivitiesImpl implements GpuActivities {
                         if (previous != null) {
                             lost.set(Math.max(0, previous.trainedStep() - step));
                         }
+                        double wait = previous == null ? 0
+                                : Math.max(0, (System.currentTimeMillis() - previous.timestampMillis()) / 1000.0);
+                        LOG.info("stage {} attempt {} resumes at step {}: {} step(s) lost, {} s since the last "
+                                + "heartbeat", req.stage(), attempt, step, lost.get(), String.format("%.1f", wait));
                         // recorded at once: this attempt may die too, and its resume still counts
                         try {
                             Ledger l = store.getString(base + "/ledger.json").map(s -> read(s, Ledger.class))
-                                    .orElse(new Ledger(0, 0, 0));
+                                    .orElse(new Ledger(0, 0, 0, 0, 0));
                             store.putString(base + "/ledger.json", JSON.writeValueAsString(new Ledger(attempt,
-                                    l.resumes() + 1, l.lostSteps() + lost.get())));
+                                    l.resumes() + 1, l.lostSteps() + lost.get(), l.lostSeconds(),
+                                    l.resumeWaitSeconds() + wait)));
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
@@ -157,7 +168,10 @@ public class GpuActivitiesImpl implements GpuActivities {
                             tracker.metric(runId, "train/grad_norm", s.gradNorm(), s.step());
                             tracker.metric(runId, "train/tokens_per_s", s.tokensPerSecond(), s.step());
                         }
-                        current[0] = new TrainHeartbeat(current[0].step(), current[0].checkpointUri(), s.step());
+                        stepSeconds[0] += s.seconds();
+                        stepSeconds[1]++;
+                        current[0] = new TrainHeartbeat(current[0].step(), current[0].checkpointUri(), s.step(),
+                                System.currentTimeMillis());
                         beats.details(current[0]);
                         beats.beat();
                         signals.send(new Values.ProgressUpdate(req.stage(), s.step(), s.totalSteps(), s.loss(),
@@ -170,17 +184,20 @@ public class GpuActivitiesImpl implements GpuActivities {
 
                     @Override
                     public void onCheckpoint(int step, Path dir) {
-                        String uri = uploadCheckpoint(store, base, dir);
+                        String uri = uploadCheckpoint(store, base, dir, beats,
+                                () -> env.faults().duringCheckpointUpload(req.stage(), attempt, step));
                         stepLog.save(step);
                         tracker.flush();
-                        current[0] = new TrainHeartbeat(step, uri, step);
+                        current[0] = new TrainHeartbeat(step, uri, step, System.currentTimeMillis());
                         beats.details(current[0]);
                         beats.beat();
                     }
                 });
                 TrainResult result = trainer.run(checkpoints, true, stop::get);
+                double perStep = stepSeconds[1] == 0 ? 0 : stepSeconds[0] / stepSeconds[1];
                 Ledger updated = store.getString(base + "/ledger.json").map(s -> read(s, Ledger.class))
-                        .map(l -> new Ledger(attempt, l.resumes(), l.lostSteps())).orElse(new Ledger(attempt, 0, 0));
+                        .map(l -> new Ledger(attempt, l.resumes(), l.lostSteps(), l.lostSteps() * perStep,
+                                l.resumeWaitSeconds())).orElse(new Ledger(attempt, 0, 0, 0, 0));
                 store.putString(base + "/ledger.json", JSON.writeValueAsString(updated));
                 if (result.stopped()) {
                     if (beats.cancellation() != null) {
@@ -202,12 +219,14 @@ public class GpuActivitiesImpl implements GpuActivities {
                 stepLog.save(result.steps());
                 tracker.metric(runId, "train/resumes", updated.resumes(), result.steps());
                 tracker.metric(runId, "train/lost_steps", updated.lostSteps(), result.steps());
+                tracker.metric(runId, "train/lost_seconds", updated.lostSeconds(), result.steps());
+                tracker.metric(runId, "train/resume_wait_seconds", updated.resumeWaitSeconds(), result.steps());
                 tracker.flush();
                 Values.TrainOutcome outcome = new Values.TrainOutcome(req.stage(), req.cacheKey(),
                         store.uri(base + "/model"), Digests.sha256(out.resolve(Checkpoints.WEIGHTS)), result.steps(),
                         result.totalSteps(), result.finalLoss(), result.seconds(), result.tokensPerSecond(),
-                        updated.attempts(), updated.resumes(), updated.lostSteps(), false,
-                        store.uri(base + "/metrics.jsonl"), tracker.failures());
+                        updated.attempts(), updated.resumes(), updated.lostSteps(), updated.lostSeconds(),
+                        updated.resumeWaitSeconds(), false, store.uri(base + "/metrics.jsonl"), tracker.failures());
                 store.putString(base + "/" + SUCCESS, JSON.writeValueAsString(outcome));
                 return outcome;
             }
@@ -222,23 +241,64 @@ public class GpuActivitiesImpl implements GpuActivities {
         }
     }
 
-    /** Uploads a checkpoint folder, then points the stored LATEST at it; returns its URI. */
-    private static String uploadCheckpoint(ArtifactStore store, String base, Path dir) {
+    /** How long a checkpoint upload keeps retrying while the store is unreachable. */
+    static final long UPLOAD_RETRY_MILLIS = Long.parseLong(System.getenv().getOrDefault(
+            "TRACT_UPLOAD_RETRY_SECONDS", "600")) * 1000;
+
+    /**
+     * Uploads a checkpoint folder, then points the stored LATEST at it (only once every file is stored, so LATEST
+     * never names an incomplete checkpoint); retries with backoff while the store is unreachable, heartbeating.
+     * Returns the checkpoint's URI.
+     */
+    private static String uploadCheckpoint(ArtifactStore store, String base, Path dir, Heartbeats beats,
+                                           Runnable midUpload) {
+        String prefix = base + "/checkpoints/" + dir.getFileName();
+        long deadline = System.currentTimeMillis() + UPLOAD_RETRY_MILLIS;
+        long wait = 500;
+        while (true) {
+            try {
+                List<Path> files;
+                try (var walk = Files.walk(dir)) {
+                    files = walk.filter(Files::isRegularFile).sorted().toList();
+                }
+                for (int i = 0; i < files.size(); i++) {
+                    Path f = files.get(i);
+                    store.putFile(prefix + "/" + dir.relativize(f).toString().replace('\\', '/'), f);
+                    if (i == 0) {
+                        midUpload.run();
+                    }
+                }
+                store.putString(base + "/checkpoints/" + Checkpointer.LATEST, dir.getFileName().toString());
+                break;
+            } catch (IOException | RuntimeException e) {
+                if (System.currentTimeMillis() + wait > deadline) {
+                    throw new UncheckedIOException(new IOException("checkpoint upload to " + store.uri(prefix)
+                            + " failed for " + UPLOAD_RETRY_MILLIS / 1000 + " s: " + e.getMessage(), e));
+                }
+                LOG.warn("checkpoint upload to {} failed ({}); retrying in {} ms", store.uri(prefix), e.getMessage(),
+                        wait);
+                beats.beat();
+                try {
+                    Thread.sleep(wait);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted during checkpoint upload", ie);
+                }
+                wait = Math.min(wait * 2, 10_000);
+            }
+        }
         try {
-            String prefix = base + "/checkpoints/" + dir.getFileName();
-            store.putDirectory(prefix, dir);
-            store.putString(base + "/checkpoints/" + Checkpointer.LATEST, dir.getFileName().toString());
             List<String> names = store.list(base + "/checkpoints").stream()
                     .map(k -> k.substring(base.length() + "/checkpoints/".length()))
-                    .filter(k -> k.startsWith("step-")).map(k -> k.substring(0, k.indexOf('/'))).distinct()
-                    .sorted().toList();
+                    .filter(k -> k.startsWith("step-") && k.contains("/")).map(k -> k.substring(0, k.indexOf('/')))
+                    .distinct().sorted().toList();
             for (int i = 0; i < names.size() - 2; i++) {
                 store.deletePrefix(base + "/checkpoints/" + names.get(i));
             }
-            return store.uri(prefix);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            LOG.warn("could not prune old checkpoints under {}: {}", store.uri(base), e.getMessage());
         }
+        return store.uri(prefix);
     }
 
     /**
@@ -250,16 +310,26 @@ public class GpuActivitiesImpl implements GpuActivities {
         List<String> candidates = new ArrayList<>();
         store.getString(base + "/checkpoints/" + Checkpointer.LATEST).map(String::strip).ifPresent(candidates::add);
         if (beat != null && beat.checkpointUri() != null) {
-            String name = beat.checkpointUri().substring(beat.checkpointUri().lastIndexOf('/') + 1);
-            candidates.add(name);
+            candidates.add(beat.checkpointUri().substring(beat.checkpointUri().lastIndexOf('/') + 1));
         }
-        candidates.sort(java.util.Comparator.reverseOrder());
-        for (String name : candidates) {
+        // the newer of the heartbeat's and LATEST first, then any older one (a corrupt newest falls back)
+        store.list(base + "/checkpoints").stream().map(k -> k.substring(base.length() + "/checkpoints/".length()))
+                .filter(k -> k.startsWith("step-") && k.contains("/")).map(k -> k.substring(0, k.indexOf('/')))
+                .forEach(candidates::add);
+        List<String> ordered = candidates.stream().distinct().sorted(java.util.Comparator.reverseOrder()).toList();
+        for (String name : ordered) {
             Path target = local.resolve(name);
             try {
                 if (!Files.isRegularFile(target.resolve(Checkpointer.MANIFEST))) {
                     Path tmp = local.resolve(name + ".download");
+                    if (Files.exists(tmp)) {
+                        deleteTree(tmp);
+                    }
                     store.getDirectory(base + "/checkpoints/" + name, tmp);
+                    if (!Files.isRegularFile(tmp.resolve(Checkpointer.MANIFEST))) {
+                        deleteTree(tmp);
+                        throw new IOException("incomplete (no manifest)");
+                    }
                     if (Files.exists(target)) {
                         deleteTree(target);
                     }
@@ -269,7 +339,7 @@ public class GpuActivitiesImpl implements GpuActivities {
                 LOG.info("resuming from stored checkpoint {}", name);
                 return;
             } catch (IOException e) {
-                LOG.warn("stored checkpoint {} unusable: {}", name, e.getMessage());
+                LOG.warn("stored checkpoint {} unusable ({}); trying an older one", name, e.getMessage());
             }
         }
     }
@@ -347,11 +417,15 @@ public class GpuActivitiesImpl implements GpuActivities {
     }
 
     /** Where a shard writes, and a way to heartbeat between batches. */
-    private record ShardOutput(Path file, Heartbeats beats) {
+    private record ShardOutput(Path file, Heartbeats beats, AtomicBoolean shuttingDown) {
         void progress() {
             beats.beat();
             if (beats.cancellation() != null) {
                 throw beats.cancellation();
+            }
+            if (shuttingDown.get()) {
+                throw ApplicationFailure.newFailure("worker shutting down: shard given up to another worker",
+                        WORKER_SHUTDOWN);
             }
         }
     }
@@ -372,7 +446,7 @@ public class GpuActivitiesImpl implements GpuActivities {
             Files.createDirectories(local.getParent());
             int count;
             try (Heartbeats beats = new Heartbeats(ctx, Duration.ofSeconds(5), new AtomicBoolean(), shard)) {
-                count = body.run(store, new ShardOutput(local, beats));
+                count = body.run(store, new ShardOutput(local, beats, env.shuttingDown()));
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             store.putFile(file, local);

@@ -191,11 +191,13 @@ final class ReportWriter {
             sb.append("<img src=\"").append(esc(f)).append("\" alt=\"gold vs predicted\">");
         }
         sb.append("<h2>Stages</h2><table><tr><th>stage</th><th>what</th><th>wall s</th><th>compute s</th>"
-                + "<th>cached</th><th>attempts</th><th>resumes</th><th>lost steps</th><th>final loss</th></tr>");
+                + "<th>cached</th><th>attempts</th><th>resumes</th><th>lost steps</th><th>lost compute s</th>"
+                + "<th>resume wait s</th><th>final loss</th></tr>");
         for (Values.StageSummary s : r.stages()) {
             sb.append(String.format("<tr><td>%s</td><td>%s</td><td>%.1f</td><td>%.1f</td><td>%s</td><td>%d</td>"
-                    + "<td>%d</td><td>%d</td><td>%s</td></tr>", esc(s.name()), esc(s.kind()), s.wallSeconds(),
-                    s.computeSeconds(), s.cached() ? "yes" : "", s.attempts(), s.resumes(), s.lostSteps(),
+                    + "<td>%d</td><td>%d</td><td>%.1f</td><td>%.1f</td><td>%s</td></tr>", esc(s.name()), esc(s.kind()),
+                    s.wallSeconds(), s.computeSeconds(), s.cached() ? "yes" : "", s.attempts(), s.resumes(),
+                    s.lostSteps(), s.lostSeconds(), s.resumeWaitSeconds(),
                     s.finalLoss() == null ? "" : String.format("%.4f", s.finalLoss())));
         }
         sb.append("</table>");

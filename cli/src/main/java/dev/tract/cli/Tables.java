@@ -9,11 +9,11 @@ final class Tables {
     private Tables() {}
 
     static void stages(PrintWriter out, Values.PipelineResult r) {
-        out.printf("%-8s %-22s %9s %9s %7s %8s %7s%n", "stage", "what", "wall s", "compute s", "cached", "resumes",
-                "lost");
+        out.printf("%-8s %-22s %9s %9s %7s %8s %10s %8s%n", "stage", "what", "wall s", "compute s", "cached",
+                "resumes", "lost steps", "lost s");
         for (Values.StageSummary s : r.stages()) {
-            out.printf("%-8s %-22s %9.1f %9.1f %7s %8d %7d%n", s.name(), s.kind(), s.wallSeconds(),
-                    s.computeSeconds(), s.cached() ? "yes" : "", s.resumes(), s.lostSteps());
+            out.printf("%-8s %-22s %9.1f %9.1f %7s %8d %10d %8.1f%n", s.name(), s.kind(), s.wallSeconds(),
+                    s.computeSeconds(), s.cached() ? "yes" : "", s.resumes(), s.lostSteps(), s.lostSeconds());
         }
         out.printf("wall %.1f s, compute %.1f s, orchestration %.1f s (%.1f%%)%n", r.wallSeconds(), r.computeSeconds(),
                 Math.max(0, r.wallSeconds() - r.computeSeconds()),

@@ -51,7 +51,7 @@ public final class TractWorker implements AutoCloseable {
         this.ownsService = owns;
         this.factory = WorkerFactory.newInstance(client);
         ActivityEnvironment env = new ActivityEnvironment(client, config.workDir(), config.device(), shuttingDown,
-                config.generationBatch(), ActivityEnvironment.Faults.NONE);
+                config.generationBatch(), ChaosFaults.parse(System.getenv("TRACT_CHAOS")));
         register(factory, config, env);
     }
 

@@ -65,7 +65,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             beginStage("prepare");
             data = call(() -> cpu.prepareData(input));
             stages.add(new StageSummary("prepare", "data", seconds(stageStartMillis), data.seconds(), false, 1, 0, 0,
-                    data.trainUri(), null, null, null, 0));
+                    0, 0, data.trainUri(), null, null, null, 0));
             List<String> runStages = new ArrayList<>(List.of("stage1"));
             if (method.twoStages()) {
                 runStages.addAll(List.of("cots", "stage2"));
@@ -139,8 +139,9 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
                 spec.tracking(), tracking == null ? null : tracking.runIds().get(name));
         TrainOutcome out = call(() -> gpu.train(req));
         stages.add(new StageSummary(name, "train " + objective, seconds(stageStartMillis), out.computeSeconds(),
-                out.cached(), out.attempts(), out.resumes(), out.lostSteps(), out.modelUri(), out.finalLoss(),
-                out.steps(), out.metricsUri(), out.trackingFailures()));
+                out.cached(), out.attempts(), out.resumes(), out.lostSteps(), out.lostSeconds(),
+                out.resumeWaitSeconds(), out.modelUri(), out.finalLoss(), out.steps(), out.metricsUri(),
+                out.trackingFailures()));
         resumes += out.resumes();
         return out;
     }
@@ -170,7 +171,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
         List<ShardOutcome> out = collect(pending);
         stages.add(new StageSummary("cots", "generate CoTs", seconds(stageStartMillis),
                 out.stream().mapToDouble(ShardOutcome::computeSeconds).sum(), out.stream().allMatch(
-                        ShardOutcome::cached), 1, 0, 0, out.isEmpty() ? null : out.get(0).uri(), null,
+                        ShardOutcome::cached), 1, 0, 0, 0, 0, out.isEmpty() ? null : out.get(0).uri(), null,
                 out.stream().mapToInt(ShardOutcome::count).sum(), null, 0));
         return out;
     }
@@ -228,6 +229,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             evals.add(e);
         }
         stages.add(new StageSummary("eval", "evaluate " + mode, seconds(stageStartMillis), compute, allCached, 1, 0, 0,
+                0, 0,
                 evals.isEmpty() ? null : evals.get(0).predictionsUri(), null, null, null, 0));
     }
 

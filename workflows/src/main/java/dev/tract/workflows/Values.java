@@ -31,8 +31,8 @@ public final class Values {
      */
     public record TrainOutcome(String stage, String cacheKey, String modelUri, String modelDigest, int steps,
                                int totalSteps, double finalLoss, double computeSeconds, double tokensPerSecond,
-                               int attempts, int resumes, int lostSteps, boolean cached, String metricsUri,
-                               int trackingFailures) {}
+                               int attempts, int resumes, int lostSteps, double lostSeconds,
+                               double resumeWaitSeconds, boolean cached, String metricsUri, int trackingFailures) {}
 
     /** CoT self-generation for training examples [from, to). */
     public record CotShardRequest(String pipelineId, String cacheKey, int shard, int from, int to, String modelUri,
@@ -58,8 +58,9 @@ public final class Values {
 
     /** What a stage did, for progress and the report. */
     public record StageSummary(String name, String kind, double wallSeconds, double computeSeconds, boolean cached,
-                               int attempts, int resumes, int lostSteps, String outputUri, Double finalLoss,
-                               Integer steps, String metricsUri, int trackingFailures) {}
+                               int attempts, int resumes, int lostSteps, double lostSeconds, double resumeWaitSeconds,
+                               String outputUri, Double finalLoss, Integer steps, String metricsUri,
+                               int trackingFailures) {}
 
     /** Asks for the tracking runs of a pipeline: a parent run and a child per stage and per eval set. */
     public record TrackingRequest(String pipelineId, PipelineSpec spec, String specDigest, PreparedData data,

@@ -42,14 +42,17 @@ public final class S3ArtifactStore implements ArtifactStore {
         /**
          * AWS_REGION (default us-east-1); TRACT_S3_ENDPOINT or AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL for an
          * S3-compatible store; TRACT_S3_PATH_STYLE (default true when an endpoint is set); credentials from the
-         * default AWS chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, instance roles).
+         * default AWS chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, instance roles). The system
+         * properties tract.s3.endpoint, tract.s3.pathStyle, aws.region, aws.accessKeyId and aws.secretAccessKey
+         * serve where the environment cannot be set (embedded use, tests).
          */
         public static Settings fromEnv() {
             Map<String, String> env = System.getenv();
             String endpoint = firstNonBlank(env.get("TRACT_S3_ENDPOINT"), env.get("AWS_ENDPOINT_URL_S3"),
-                    env.get("AWS_ENDPOINT_URL"));
-            String pathStyle = env.get("TRACT_S3_PATH_STYLE");
-            return new Settings(firstNonBlank(env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"), "us-east-1"),
+                    env.get("AWS_ENDPOINT_URL"), System.getProperty("tract.s3.endpoint"));
+            String pathStyle = firstNonBlank(env.get("TRACT_S3_PATH_STYLE"), System.getProperty("tract.s3.pathStyle"));
+            return new Settings(firstNonBlank(env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"),
+                    System.getProperty("aws.region"), "us-east-1"),
                     endpoint == null ? null : URI.create(endpoint),
                     pathStyle != null ? Boolean.parseBoolean(pathStyle) : endpoint != null,
                     DefaultCredentialsProvider.builder().build());

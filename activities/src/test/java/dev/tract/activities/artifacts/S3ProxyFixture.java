@@ -14,20 +14,15 @@ import software.amazon.awssdk.services.s3.S3Client;
 public final class S3ProxyFixture implements AutoCloseable {
     private static final String IDENTITY = "tract-test-access-key";
     private static final String CREDENTIAL = "tract-test-secret-key";
-    private final S3Proxy proxy;
+    private final Path dir;
+    private S3Proxy proxy;
     private final URI endpoint;
     private final S3Client raw;
 
     public S3ProxyFixture(Path dir, String... buckets) throws Exception {
         java.nio.file.Files.createDirectories(dir);
-        proxy = S3Proxy.builder().blobStore(new FilesystemNio2BlobStore(dir.toString()))
-                .endpoint(URI.create("http://127.0.0.1:0"))
-                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, IDENTITY, CREDENTIAL)
-                .ignoreUnknownHeaders(true).build();
-        proxy.start();
-        for (int i = 0; i < 500 && !"STARTED".equals(proxy.getState()); i++) {
-            Thread.sleep(10);
-        }
+        this.dir = dir;
+        proxy = start(0);
         endpoint = URI.create("http://127.0.0.1:" + proxy.getPort());
         raw = S3Client.builder().region(Region.US_EAST_1).endpointOverride(endpoint).forcePathStyle(true)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(IDENTITY,
@@ -35,6 +30,40 @@ public final class S3ProxyFixture implements AutoCloseable {
         for (String b : buckets) {
             raw.createBucket(r -> r.bucket(b));
         }
+    }
+
+    private S3Proxy start(int port) throws Exception {
+        S3Proxy p = S3Proxy.builder().blobStore(new FilesystemNio2BlobStore(dir.toString()))
+                .endpoint(URI.create("http://127.0.0.1:" + port))
+                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, IDENTITY, CREDENTIAL)
+                .ignoreUnknownHeaders(true).build();
+        p.start();
+        for (int i = 0; i < 500 && !"STARTED".equals(p.getState()); i++) {
+            Thread.sleep(10);
+        }
+        return p;
+    }
+
+    /** The S3 endpoint goes away (connections refused) until {@link #comeBack()}. */
+    public synchronized void goAway() throws Exception {
+        proxy.stop();
+    }
+
+    /** The endpoint returns on the same port with the same objects. */
+    public synchronized void comeBack() throws Exception {
+        proxy = start(endpoint.getPort());
+    }
+
+    public URI endpoint() {
+        return endpoint;
+    }
+
+    public static String identity() {
+        return IDENTITY;
+    }
+
+    public static String credential() {
+        return CREDENTIAL;
     }
 
     public S3ArtifactStore.Settings settings() {
