@@ -86,7 +86,15 @@ public class GpuActivitiesImpl implements GpuActivities {
         return Failures.run(() -> doTrain(req));
     }
 
+    /** A worker that is shutting down takes no new work: the task goes back at once to another worker. */
+    private void refuseIfShuttingDown() {
+        if (env.shuttingDown().get()) {
+            throw ApplicationFailure.newFailure("worker shutting down: task left to another worker", WORKER_SHUTDOWN);
+        }
+    }
+
     private Values.TrainOutcome doTrain(Values.TrainRequest req) throws Exception {
+        refuseIfShuttingDown();
         ActivityExecutionContext ctx = Activity.getExecutionContext();
         int attempt = ctx.getInfo().getAttempt();
         try (ArtifactStore store = ArtifactStores.open(req.artifactRoot())) {
@@ -98,7 +106,8 @@ public class GpuActivitiesImpl implements GpuActivities {
                         o.totalSteps(), o.finalLoss(), 0, o.tokensPerSecond(), o.attempts(), o.resumes(),
                         o.lostSteps(), o.lostSeconds(), o.resumeWaitSeconds(), true, o.metricsUri(), 0);
             }
-            Path local = env.workDir().resolve("train").resolve(req.cacheKey());
+            Path local = env.workDir().resolve("train").resolve(dev.tract.workflows.CacheKeys.of(req.artifactRoot())
+                    .substring(0, 8) + "-" + req.cacheKey());
             Path checkpoints = local.resolve("checkpoints");
             Files.createDirectories(checkpoints);
             TrainHeartbeat previous = ctx.getHeartbeatDetails(TrainHeartbeat.class).orElse(null);
@@ -174,8 +183,10 @@ public class GpuActivitiesImpl implements GpuActivities {
                                 System.currentTimeMillis());
                         beats.details(current[0]);
                         beats.beat();
-                        signals.send(new Values.ProgressUpdate(req.stage(), s.step(), s.totalSteps(), s.loss(),
-                                attempt, resumedFrom.get()), false);
+                        if (!env.shuttingDown().get()) {
+                            signals.send(new Values.ProgressUpdate(req.stage(), s.step(), s.totalSteps(), s.loss(),
+                                    attempt, resumedFrom.get()), false);
+                        }
                         env.faults().afterStep(req.stage(), attempt, s.step());
                         if (env.shuttingDown().get()) {
                             stop.set(true);
@@ -259,7 +270,10 @@ public class GpuActivitiesImpl implements GpuActivities {
             try {
                 List<Path> files;
                 try (var walk = Files.walk(dir)) {
-                    files = walk.filter(Files::isRegularFile).sorted().toList();
+                    // the manifest goes last: a stored checkpoint with a manifest has all its files
+                    files = walk.filter(Files::isRegularFile).sorted(java.util.Comparator.comparing(
+                            (Path f) -> f.getFileName().toString().equals(Checkpointer.MANIFEST))
+                            .thenComparing(Path::toString)).toList();
                 }
                 for (int i = 0; i < files.size(); i++) {
                     Path f = files.get(i);
@@ -329,6 +343,12 @@ public class GpuActivitiesImpl implements GpuActivities {
                     if (!Files.isRegularFile(tmp.resolve(Checkpointer.MANIFEST))) {
                         deleteTree(tmp);
                         throw new IOException("incomplete (no manifest)");
+                    }
+                    try {
+                        new Checkpointer(local, 2).restore(tmp);
+                    } catch (dev.tract.judge.train.CorruptCheckpointException e) {
+                        deleteTree(tmp);
+                        throw new IOException(e.getMessage());
                     }
                     if (Files.exists(target)) {
                         deleteTree(target);
@@ -432,6 +452,7 @@ public class GpuActivitiesImpl implements GpuActivities {
 
     private Values.ShardOutcome shard(String kind, String key, int shard, String root, ShardBody body)
             throws Exception {
+        refuseIfShuttingDown();
         ActivityExecutionContext ctx = Activity.getExecutionContext();
         try (ArtifactStore store = ArtifactStores.open(root)) {
             String base = "stages/" + kind + "/" + key;

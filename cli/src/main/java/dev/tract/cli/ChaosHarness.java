@@ -22,24 +22,41 @@ import java.util.Map;
 import java.util.function.Predicate;
 
 /**
- * Runs pipelines on workers that are separate JVM processes, so that they can be killed (SIGKILL) or stopped
- * (SIGTERM) at chosen points while Temporal's test server lives on in this process; compares the outcome with an
+ * Runs pipelines with their model activities on GPU-queue workers that are separate JVM processes, so that they
+ * can be killed (SIGKILL) or stopped (SIGTERM) at chosen points, as spot instances are; Temporal's test server and
+ * a CPU-queue worker (workflows, data, reports) live on in this process. Compares the outcome with an
  * uninterrupted run of the same spec. Used by `tract chaos` and the kill tests.
  */
 final class ChaosHarness implements AutoCloseable {
     private final Path dir;
     private final EmbeddedTemporal temporal;
+    private final TractWorker cpuWorker;
     private final List<Process> workers = new ArrayList<>();
     private int started;
 
     ChaosHarness(Path dir) throws IOException {
+        this(dir, true);
+    }
+
+    /** @param cpuInProcess false to leave the CPU queue to worker processes too */
+    ChaosHarness(Path dir, boolean cpuInProcess) throws IOException {
         this.dir = dir.toAbsolutePath();
         Files.createDirectories(this.dir);
         this.temporal = EmbeddedTemporal.start(0);
+        this.cpuWorker = cpuInProcess ? TractWorker.on(temporal.client(), WorkerConfig.defaults(temporal.address())
+                .withWorkDir(this.dir.resolve("worker-cpu")).withTaskQueues(List.of(WorkerConfig.CPU_QUEUE))) : null;
+        if (cpuWorker != null) {
+            cpuWorker.start();
+        }
     }
 
     /** The spec of a small pipeline whose stages last long enough to be interrupted, into {@code runs}. */
     PipelineSpec spec(String runs) throws IOException {
+        return spec(runs, "");
+    }
+
+    /** The same, with extra top-level YAML (e.g. a tracking section). */
+    PipelineSpec spec(String runs, String extra) throws IOException {
         Path train = dir.resolve("train.jsonl");
         Path test = dir.resolve("test.jsonl");
         CanonicalJson.write(train, SyntheticTask.generate(24, 1));
@@ -57,16 +74,21 @@ final class ChaosHarness implements AutoCloseable {
                 shard_size: 8
                 heartbeat_timeout_seconds: 5
                 artifact_root: %s
-                """.formatted(runs), dir, dir.resolve(runs).toUri().toString());
+                """.formatted(runs) + extra, dir, dir.resolve(runs).toUri().toString());
     }
 
-    /** Starts a worker process (its own JVM and work folder, like another machine). */
+    /** Starts a GPU-queue worker process (its own JVM and work folder, like another machine). */
     Process startWorker(Map<String, String> env) throws IOException {
+        return startWorker(env, WorkerConfig.GPU_QUEUE);
+    }
+
+    /** Starts a worker process polling the given queues (comma-separated). */
+    Process startWorker(Map<String, String> env, String queues) throws IOException {
         String name = "worker-" + (++started);
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), TractCli.class.getName(), "worker", "--temporal",
-                temporal.address(), "--work-dir", dir.resolve(name).toString(), "--shutdown-grace", "60",
-                "--device", "cpu")
+                temporal.address(), "--task-queues", queues, "--work-dir",
+                dir.resolve(name).toString(), "--shutdown-grace", "60", "--device", "cpu")
                 .redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile());
         pb.environment().put("TRACT_LOG_LEVEL", "INFO");
         pb.environment().putAll(env);
@@ -77,7 +99,8 @@ final class ChaosHarness implements AutoCloseable {
 
     /** The uninterrupted reference: the same spec on a worker in this process. */
     Values.PipelineResult baseline(PipelineSpec spec) {
-        WorkerConfig config = WorkerConfig.defaults(temporal.address()).withWorkDir(dir.resolve("worker-baseline"));
+        WorkerConfig config = WorkerConfig.defaults(temporal.address()).withWorkDir(dir.resolve("worker-baseline"))
+                .withTaskQueues(List.of(WorkerConfig.GPU_QUEUE));
         try (TractWorker worker = TractWorker.on(temporal.client(), config)) {
             worker.start();
             String id = "baseline-" + System.nanoTime();
@@ -132,6 +155,15 @@ final class ChaosHarness implements AutoCloseable {
         }
     }
 
+    /** Kills every worker process started so far. */
+    void stopWorkers() throws InterruptedException {
+        for (Process p : workers) {
+            p.destroyForcibly();
+            p.waitFor();
+        }
+        workers.clear();
+    }
+
     /** SIGKILL: the process gets no chance to clean up. */
     static void kill(Process p) throws InterruptedException {
         p.destroyForcibly();
@@ -157,6 +189,9 @@ final class ChaosHarness implements AutoCloseable {
     public void close() {
         for (Process p : workers) {
             p.destroyForcibly();
+        }
+        if (cpuWorker != null) {
+            cpuWorker.close();
         }
         temporal.close();
     }

@@ -49,6 +49,10 @@ final class WorkerCommand implements Callable<Integer> {
             description = "seconds a SIGTERM waits for running activities to checkpoint (default: ${DEFAULT-VALUE})")
     int grace;
 
+    @Option(names = "--health-port", defaultValue = "${env:TRACT_HEALTH_PORT:-0}",
+            description = "serve GET /healthz on this port (200 while polling, 503 once stopping); 0 = off")
+    int healthPort;
+
     @Override
     public Integer call() throws Exception {
         WorkerConfig config = new WorkerConfig(temporal, namespace, taskQueues, maxConcurrent,
@@ -63,6 +67,19 @@ final class WorkerCommand implements Callable<Integer> {
             stopped.countDown();
         }));
         worker.start();
+        if (healthPort > 0) {
+            com.sun.net.httpserver.HttpServer health = com.sun.net.httpserver.HttpServer.create(
+                    new java.net.InetSocketAddress(healthPort), 0);
+            health.createContext("/healthz", ex -> {
+                boolean up = stopped.getCount() > 0 && !worker.isStopping();
+                byte[] body = (up ? "ok" : "stopping").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                ex.sendResponseHeaders(up ? 200 : 503, body.length);
+                ex.getResponseBody().write(body);
+                ex.close();
+            });
+            health.setExecutor(null);
+            health.start();
+        }
         spec.commandLine().getErr().printf("tract worker: polling %s on %s (namespace %s)%n", taskQueues, temporal,
                 namespace);
         spec.commandLine().getErr().flush();

@@ -39,6 +39,11 @@ class KillTest {
         harness.close();
     }
 
+    @org.junit.jupiter.api.AfterEach
+    void stopWorkers() throws InterruptedException {
+        harness.stopWorkers();
+    }
+
     static final Duration MINUTE = Duration.ofMinutes(1);
 
     @Test
@@ -46,17 +51,16 @@ class KillTest {
         PipelineSpec spec = harness.spec("runs-kill");
         String id = harness.start(spec, "kills");
         Process w = harness.startWorker(Map.of("TRACT_CHAOS", "halt-during-checkpoint=stage1:8"));
-        assertThat(w.waitFor(2, TimeUnit.MINUTES)).as("the worker halts while writing a checkpoint").isTrue();
+        assertThat(w.waitFor(2, TimeUnit.MINUTES)).as("the worker dies while writing a checkpoint").isTrue();
         assertThat(w.exitValue()).isEqualTo(137);
         w = harness.startWorker(Map.of());
         assertThat(harness.await(id, p -> p.stage().equals("cots") && p.shardsDone() >= 1, MINUTE)).isTrue();
         ChaosHarness.kill(w);
-        w = harness.startWorker(Map.of());
-        assertThat(harness.await(id, p -> p.stage().equals("stage2") && p.step() >= 12, MINUTE)).isTrue();
-        ChaosHarness.kill(w);
+        w = harness.startWorker(Map.of("TRACT_CHAOS", "halt-after-step=stage2:22"));
+        assertThat(w.waitFor(2, TimeUnit.MINUTES)).as("the worker dies in the middle of stage 2").isTrue();
         w = harness.startWorker(Map.of());
         assertThat(harness.await(id, p -> p.stage().equals("eval"), MINUTE)).isTrue();
-        Thread.sleep(500);
+        Thread.sleep(1000);
         ChaosHarness.kill(w);
         harness.startWorker(Map.of());
         Values.PipelineResult r = harness.result(id);

@@ -7,7 +7,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Fault injection for chaos runs, read from {@code TRACT_CHAOS}: {@code halt-during-checkpoint=STAGE:STEP} stops the
  * process dead (as SIGKILL would) after the first file of that checkpoint is uploaded and before LATEST moves;
- * {@code halt-after-step=STAGE:STEP} stops it after that step. Only the first attempt is affected. Off unless set.
+ * {@code halt-after-step=STAGE:STEP} stops it after the first step it trains at or past STEP. Off unless set.
  */
 public final class ChaosFaults implements ActivityEnvironment.Faults {
     private static final Logger LOG = LoggerFactory.getLogger(ChaosFaults.class);
@@ -43,14 +43,14 @@ public final class ChaosFaults implements ActivityEnvironment.Faults {
 
     @Override
     public void afterStep(String s, int attempt, int at) {
-        if (kind.equals("halt-after-step") && attempt == 1 && s.equals(stage) && at == step) {
+        if (kind.equals("halt-after-step") && s.equals(stage) && at >= step) {
             halt("after " + s + " step " + at);
         }
     }
 
     @Override
     public void duringCheckpointUpload(String s, int attempt, int at) {
-        if (kind.equals("halt-during-checkpoint") && attempt == 1 && s.equals(stage) && at == step) {
+        if (kind.equals("halt-during-checkpoint") && s.equals(stage) && at >= step) {
             halt("while uploading the " + s + " checkpoint of step " + at);
         }
     }

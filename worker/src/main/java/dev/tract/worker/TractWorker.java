@@ -49,7 +49,11 @@ public final class TractWorker implements AutoCloseable {
         this.service = service;
         this.client = client;
         this.ownsService = owns;
-        this.factory = WorkerFactory.newInstance(client);
+        // no workflow cache, so no sticky task queues: when a worker dies or is stopped, the next workflow task goes
+        // to any worker at once (Temporal's test server never moves a task off a dead worker's sticky queue). The
+        // pipeline workflow's history is small; replaying it on each task costs milliseconds.
+        this.factory = WorkerFactory.newInstance(client, io.temporal.worker.WorkerFactoryOptions.newBuilder()
+                .setWorkflowCacheSize(0).build());
         ActivityEnvironment env = new ActivityEnvironment(client, config.workDir(), config.device(), shuttingDown,
                 config.generationBatch(), ChaosFaults.parse(System.getenv("TRACT_CHAOS")));
         register(factory, config, env);
@@ -76,6 +80,11 @@ public final class TractWorker implements AutoCloseable {
 
     static boolean isGpuQueue(String queue) {
         return queue.endsWith("gpu");
+    }
+
+    /** Whether {@link #shutdown()} has begun. */
+    public boolean isStopping() {
+        return shuttingDown.get();
     }
 
     public WorkflowClient client() {
