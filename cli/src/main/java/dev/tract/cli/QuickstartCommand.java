@@ -54,15 +54,25 @@ final class QuickstartCommand implements Callable<Integer> {
             + "${DEFAULT-VALUE})")
     int steps;
 
-    @Option(names = "--seed", defaultValue = "0", description = "default: ${DEFAULT-VALUE}")
+    @Option(names = "--seed", defaultValue = "0", description = "first seed (default: ${DEFAULT-VALUE})")
     long seed;
+
+    @Option(names = "--seeds", defaultValue = "1", description = "seeds per method: seed, seed+1, ... (default: "
+            + "${DEFAULT-VALUE})")
+    int seeds;
 
     @Option(names = "--json", description = "print the summary as one JSON object")
     boolean json;
 
     static String specYaml(String method, String preset, int steps, long seed, Path train, Path test, Path runs) {
+        return specYaml(method, preset, steps, seed, train, test, runs, "rail");
+    }
+
+    static String specYaml(String method, String preset, int steps, long seed, Path train, Path test, Path runs,
+                           String scoring) {
         return """
                 name: quickstart-%s
+                scoring: %s
                 seed_model: {preset: %s, seed: %d}
                 train_data: %s
                 eval_sets:
@@ -75,7 +85,7 @@ final class QuickstartCommand implements Callable<Integer> {
                 shard_size: 500
                 artifact_root: %s
                 seed: %d
-                """.formatted(method, preset, seed, train, test, method, steps, steps, runs.toUri(), seed);
+                """.formatted(method, scoring, preset, seed, train, test, method, steps, steps, runs.toUri(), seed);
     }
 
     @Override
@@ -91,6 +101,7 @@ final class QuickstartCommand implements Callable<Integer> {
         CanonicalJson.write(test, SyntheticTask.generate(testN, 2));
         List<String> methods = compare ? COMPARED : List.of("tract");
         List<Values.PipelineResult> results = new ArrayList<>();
+        List<String> labels = new ArrayList<>();
         long start = System.nanoTime();
         WorkerConfig config = WorkerConfig.defaults("embedded").withWorkDir(root.resolve("work"));
         config = new WorkerConfig(config.temporalAddress(), config.namespace(), config.taskQueues(), 1,
@@ -100,12 +111,23 @@ final class QuickstartCommand implements Callable<Integer> {
             worker.start();
             err.printf("tract quickstart: Temporal test server on %s, artifacts in %s%n", temporal.address(), root);
             PipelineWatcher watcher = new PipelineWatcher(temporal.client(), err);
-            for (String method : methods) {
-                PipelineSpec s = SpecParser.parse(specYaml(method, preset, steps, seed, train, test, root), root,
-                        root.toUri().toString());
-                String id = Pipelines.newId(s);
-                Pipelines.start(temporal.client(), s, id);
-                results.add(watcher.follow(id));
+            for (int k = 0; k < seeds; k++) {
+                long runSeed = seed + k;
+                List<String[]> runs = new ArrayList<>();
+                methods.forEach(m -> runs.add(new String[] {m, "rail"}));
+                if (compare) {
+                    // the same TRACT judge scored by decoding: its stages are cached, only evaluation runs again
+                    runs.add(new String[] {"tract", "decode"});
+                }
+                for (String[] run : runs) {
+                    PipelineSpec s = SpecParser.parse(specYaml(run[0], preset, steps, runSeed, train, test, root,
+                            run[1]), root, root.toUri().toString());
+                    String id = Pipelines.newId(s);
+                    Pipelines.start(temporal.client(), s, id);
+                    results.add(watcher.follow(id));
+                    labels.add(run[0] + (run[1].equals("decode") ? "/decode" : "") + (seeds > 1 ? "#" + runSeed
+                            : ""));
+                }
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -115,19 +137,26 @@ final class QuickstartCommand implements Callable<Integer> {
         ArrayNode pipelines = summary.putArray("pipelines");
         for (int i = 0; i < results.size(); i++) {
             ObjectNode p = Json.MAPPER.valueToTree(results.get(i));
-            p.put("method", methods.get(i));
+            p.put("method", labels.get(i));
             pipelines.add(p);
+        }
+        if (compare || seeds > 1) {
+            summary.set("comparison", Comparison.summarize(labels, results));
         }
         Json.MAPPER.writeValue(root.resolve("quickstart-summary.json").toFile(), summary);
         if (json) {
             Json.print(out, summary);
         } else {
             for (int i = 0; i < results.size(); i++) {
-                out.printf("%n== %s: %s ==%n", methods.get(i), results.get(i).pipelineId());
+                out.printf("%n== %s: %s ==%n", labels.get(i), results.get(i).pipelineId());
                 Tables.stages(out, results.get(i));
             }
             out.println();
-            Tables.metrics(out, methods, results);
+            Tables.metrics(out, labels, results);
+            if (compare || seeds > 1) {
+                out.println();
+                Comparison.print(out, summary.get("comparison"));
+            }
             out.printf("%nquickstart finished in %.1f s; report: %s%n", seconds,
                     results.get(results.size() - 1).reportUri().replace("report.json", "report.html"));
             out.flush();

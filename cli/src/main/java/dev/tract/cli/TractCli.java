@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
         subcommands = {QuickstartCommand.class, ModelCommand.class, GenerateCommand.class, LogitsCommand.class,
                 DataCommand.class, TrainCommand.class, ScoreCommand.class, CorrelateCommand.class, WorkerCommand.class,
                 ServerCommand.class, DevCommand.class, SubmitCommand.class, StatusCommand.class, ListCommand.class,
-                CancelCommand.class, ReportCommand.class, ChaosCommand.class,
+                CancelCommand.class, ReportCommand.class, ChaosCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class TractCli {
     public static final int EXIT_OK = 0;

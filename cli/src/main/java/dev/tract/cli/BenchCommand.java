@@ -1,0 +1,258 @@
+package dev.tract.cli;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tract.judge.data.JudgeExample;
+import dev.tract.judge.data.PromptTemplate;
+import dev.tract.judge.data.SyntheticTask;
+import dev.tract.judge.generate.GenerationConfig;
+import dev.tract.judge.generate.Generator;
+import dev.tract.judge.model.Checkpoints;
+import dev.tract.judge.model.LlamaModel;
+import dev.tract.judge.model.ModelInit;
+import dev.tract.judge.model.Preset;
+import dev.tract.judge.score.ScoreConfig;
+import dev.tract.judge.score.ScoreMode;
+import dev.tract.judge.score.Scorer;
+import dev.tract.judge.tokenizer.JudgeTokenizer;
+import dev.tract.judge.tokenizer.ScoreTokens;
+import dev.tract.judge.train.EncodedExample;
+import dev.tract.judge.train.ExampleEncoder;
+import dev.tract.judge.train.Objective;
+import dev.tract.judge.train.StepMetrics;
+import dev.tract.judge.train.TrainConfig;
+import dev.tract.judge.train.TrainListener;
+import dev.tract.judge.train.Trainer;
+import dev.tract.worker.EmbeddedTemporal;
+import dev.tract.worker.TractWorker;
+import dev.tract.worker.WorkerConfig;
+import dev.tract.workflows.Pipelines;
+import dev.tract.workflows.Values;
+import dev.tract.workflows.spec.PipelineSpec;
+import dev.tract.workflows.spec.SpecParser;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure this machine: train (tokens/s, ms per step, peak memory, FLOP/s against the measured "
+                + "matmul peak), generate (new tokens/s, batch 1 and 8, with and without the KV cache, 256 new "
+                + "tokens), score (examples/s for CoT-RAIL and RAIL) or pipeline (wall time through Temporal and "
+                + "the share that is orchestration). Warm-up first, then repetitions; median and spread.")
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Parameters(paramLabel = "WHAT", description = "train, generate, score or pipeline")
+    String what;
+
+    @Option(names = "--preset", defaultValue = "small", description = "model preset (default: ${DEFAULT-VALUE})")
+    String preset;
+
+    @Option(names = "--repeats", defaultValue = "5", description = "measured repetitions (default: ${DEFAULT-VALUE})")
+    int repeats;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "untimed repetitions first (default: "
+            + "${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--json", description = "print the figures as one JSON object")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        ObjectNode out = Json.object();
+        out.put("benchmark", what);
+        out.put("preset", preset);
+        out.set("machine", Bench.machine());
+        Path dir = Files.createTempDirectory("tract-bench");
+        ObjectNode results = out.putObject("results");
+        switch (what) {
+            case "train" -> train(dir, results);
+            case "generate" -> generate(dir, results);
+            case "score" -> score(dir, results);
+            case "pipeline" -> pipeline(dir, results);
+            default -> throw new dev.tract.judge.JudgeInputException("bench", "what", "'" + what
+                    + "' is not train, generate, score or pipeline");
+        }
+        if (json) {
+            Json.print(spec.commandLine().getOut(), out);
+        } else {
+            var p = spec.commandLine().getOut();
+            p.printf("%s on %s (%d cores), preset %s%n", what, out.at("/machine/cpu").asText(),
+                    out.at("/machine/cores").asInt(), preset);
+            results.fields().forEachRemaining(e -> p.printf("  %-32s %s%n", e.getKey(), e.getValue().isObject()
+                    && e.getValue().has("median") ? String.format("%.4g %s (min %.4g, max %.4g)",
+                    e.getValue().get("median").asDouble(), e.getValue().get("unit").asText(),
+                    e.getValue().get("min").asDouble(), e.getValue().get("max").asDouble()) : e.getValue().toString()));
+        }
+        return 0;
+    }
+
+    private Path model(Path dir) throws Exception {
+        Path m = dir.resolve("model");
+        ModelInit.init(Preset.named(preset), m, 0, null);
+        return m;
+    }
+
+    /** fp32 matmul throughput of the engine (2·n³ FLOP per n×n product), in GFLOP/s. */
+    static Bench.Stat matmulPeak(int warmup, int repeats) throws Exception {
+        int n = 1024;
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+            NDArray a = m.randomNormal(new Shape(n, n));
+            NDArray b = m.randomNormal(new Shape(n, n));
+            return Bench.measure("GFLOP/s", warmup, repeats, () -> {
+                long t0 = System.nanoTime();
+                try (NDScope s = new NDScope()) {
+                    s.suppressNotUsedWarning();
+                    for (int i = 0; i < 10; i++) {
+                        a.matMul(b).toFloatArray();
+                    }
+                }
+                return 10 * 2.0 * n * n * n / ((System.nanoTime() - t0) / 1e9) / 1e9;
+            });
+        }
+    }
+
+    private void train(Path dir, ObjectNode results) throws Exception {
+        Path m = model(dir);
+        try (LlamaModel model = Checkpoints.load(m, Device.cpu(), DataType.FLOAT32);
+             JudgeTokenizer tok = JudgeTokenizer.load(m)) {
+            ExampleEncoder enc = new ExampleEncoder(tok, ScoreTokens.detect(tok), PromptTemplate.COMPACT, 320);
+            List<EncodedExample> data = Trainer.encode(SyntheticTask.generate(256, 3), enc, Objective.COT_RAFT);
+            int stepsPerRun = 10;
+            int runs = warmup + repeats;
+            List<StepMetrics> steps = Collections.synchronizedList(new ArrayList<>());
+            TrainConfig cfg = TrainConfig.defaults(Objective.COT_RAFT).withSteps(stepsPerRun * runs)
+                    .withBatch(8, 1).withCheckpointEvery(0, 0);
+            int liveBefore = model.manager().getManagedArrays().size();
+            double rssBefore = Bench.rssMiB();
+            new Trainer(model, tok, enc, cfg, data, new TrainListener() {
+                @Override
+                public void onStep(StepMetrics s) {
+                    steps.add(s);
+                }
+            }).run(dir.resolve("ck"), false, () -> false);
+            double[] msPerStep = new double[repeats];
+            double[] tokensPerS = new double[repeats];
+            for (int r = 0; r < repeats; r++) {
+                List<StepMetrics> window = steps.subList((warmup + r) * stepsPerRun, (warmup + r + 1) * stepsPerRun);
+                double seconds = window.stream().mapToDouble(StepMetrics::seconds).sum();
+                double tokens = window.stream().mapToDouble(s -> s.tokensPerSecond() * s.seconds()).sum();
+                msPerStep[r] = 1000 * seconds / stepsPerRun;
+                tokensPerS[r] = tokens / seconds;
+            }
+            Bench.Stat tps = new Bench.Stat("tokens/s", tokensPerS);
+            long params = model.config().parameterCount();
+            Bench.Stat peak = matmulPeak(1, 3);
+            double[] flops = Arrays.stream(tokensPerS).map(t -> 6.0 * params * t / 1e9).toArray();
+            results.set("tokens_per_s", tps.toJson());
+            results.set("ms_per_step", new Bench.Stat("ms", msPerStep).toJson());
+            results.set("achieved_gflops", new Bench.Stat("GFLOP/s", flops).toJson());
+            results.set("matmul_peak_gflops", peak.toJson());
+            results.put("achieved_over_peak", new Bench.Stat("", flops).median() / peak.median());
+            results.put("parameters", params);
+            results.put("batch", 8);
+            results.put("peak_rss_mib", Bench.peakRssMiB());
+            results.put("rss_growth_mib_over_run", Bench.rssMiB() - rssBefore);
+            results.put("live_ndarrays_growth", model.manager().getManagedArrays().size() - liveBefore);
+        }
+    }
+
+    private void generate(Path dir, ObjectNode results) throws Exception {
+        Path m = model(dir);
+        try (LlamaModel model = Checkpoints.load(m, Device.cpu(), DataType.FLOAT32);
+             JudgeTokenizer tok = JudgeTokenizer.load(m)) {
+            Generator g = new Generator(model, tok);
+            List<JudgeExample> ex = SyntheticTask.generate(8, 4);
+            List<String> prompts = ex.stream().map(PromptTemplate.COMPACT::render).toList();
+            results.put("prompt_tokens", tok.encode(prompts.get(0), true).length);
+            for (int batch : new int[] {1, 8}) {
+                for (boolean cache : new boolean[] {true, false}) {
+                    GenerationConfig cfg = GenerationConfig.greedy(256).withCache(cache);
+                    List<String> ps = prompts.subList(0, batch);
+                    int reps = cache ? repeats : Math.max(1, Math.min(repeats, 2));
+                    Bench.Stat s = Bench.measure("new tokens/s", cache ? warmup : 0, reps, () -> {
+                        long t0 = System.nanoTime();
+                        int n = g.generate(ps, cfg).stream().mapToInt(x -> x.newTokens()).sum();
+                        return n / ((System.nanoTime() - t0) / 1e9);
+                    });
+                    results.set("batch" + batch + (cache ? "_cache" : "_no_cache"), s.toJson());
+                }
+                results.put("batch" + batch + "_cache_speedup", results.get("batch" + batch + "_cache").get("median")
+                        .asDouble() / results.get("batch" + batch + "_no_cache").get("median").asDouble());
+            }
+        }
+    }
+
+    private void score(Path dir, ObjectNode results) throws Exception {
+        Path m = model(dir);
+        try (LlamaModel model = Checkpoints.load(m, Device.cpu(), DataType.FLOAT32);
+             JudgeTokenizer tok = JudgeTokenizer.load(m)) {
+            ExampleEncoder enc = new ExampleEncoder(tok, ScoreTokens.detect(tok), PromptTemplate.COMPACT, 512);
+            Scorer scorer = new Scorer(model, tok, enc);
+            List<JudgeExample> ex = SyntheticTask.generate(32, 5);
+            for (ScoreMode mode : new ScoreMode[] {ScoreMode.COT_RAIL, ScoreMode.RAIL}) {
+                ScoreConfig cfg = new ScoreConfig(mode, mode == ScoreMode.RAIL ? 0 : 1,
+                        GenerationConfig.tractSampling(128, 0), false, 16, 0);
+                Bench.Stat s = Bench.measure("examples/s", warmup, repeats, () -> {
+                    long t0 = System.nanoTime();
+                    scorer.score(ex, cfg);
+                    return ex.size() / ((System.nanoTime() - t0) / 1e9);
+                });
+                results.set(mode.id().replace('-', '_'), s.toJson());
+            }
+        }
+    }
+
+    private void pipeline(Path dir, ObjectNode results) throws Exception {
+        Path data = dir.resolve("data");
+        Files.createDirectories(data);
+        dev.tract.judge.data.CanonicalJson.write(data.resolve("train.jsonl"), SyntheticTask.generate(32, 1));
+        dev.tract.judge.data.CanonicalJson.write(data.resolve("test.jsonl"), SyntheticTask.generate(16, 2));
+        List<Double> wall = new ArrayList<>();
+        List<Double> share = new ArrayList<>();
+        try (EmbeddedTemporal temporal = EmbeddedTemporal.start(0);
+             TractWorker worker = TractWorker.on(temporal.client(), WorkerConfig.defaults(temporal.address())
+                     .withWorkDir(dir.resolve("work")))) {
+            worker.start();
+            for (int r = 0; r < warmup + repeats; r++) {
+                PipelineSpec s = SpecParser.parse("""
+                        name: bench
+                        seed_model: {preset: %s}
+                        train_data: train.jsonl
+                        eval_sets: [{name: synthetic, data: test.jsonl}]
+                        method: tract
+                        stage1: {steps: 20, batch_size: 8, max_length: 320}
+                        stage2: {steps: 20, batch_size: 8, max_length: 320}
+                        generation: {max_new_tokens: 48}
+                        shard_size: 16
+                        artifact_root: runs-%d
+                        """.formatted(preset, r), data, data.toUri().toString());
+                String id = "bench-" + r;
+                Pipelines.start(temporal.client(), s, id);
+                Values.PipelineResult res = Pipelines.result(temporal.client(), id);
+                if (r >= warmup) {
+                    wall.add(res.wallSeconds());
+                    share.add(Math.max(0, res.wallSeconds() - res.computeSeconds()) / res.wallSeconds());
+                }
+            }
+        }
+        results.set("wall_seconds", new Bench.Stat("s", wall.stream().mapToDouble(d -> d).toArray()).toJson());
+        results.set("orchestration_share", new Bench.Stat("fraction", share.stream().mapToDouble(d -> d).toArray())
+                .toJson());
+    }
+}
