@@ -21,6 +21,7 @@ import dev.tract.judge.score.ScoreMode;
 import dev.tract.judge.score.Scorer;
 import dev.tract.judge.tokenizer.JudgeTokenizer;
 import dev.tract.judge.tokenizer.ScoreTokens;
+import dev.tract.judge.train.Batcher;
 import dev.tract.judge.train.EncodedExample;
 import dev.tract.judge.train.ExampleEncoder;
 import dev.tract.judge.train.Objective;
@@ -146,20 +147,35 @@ final class BenchCommand implements Callable<Integer> {
                     steps.add(s);
                 }
             }).run(dir.resolve("ck"), false, () -> false);
+            // the batches the trainer drew (same batcher, same seed): their padded size is the work done
+            Batcher batcher = new Batcher(data.stream().mapToInt(EncodedExample::length).toArray(), 8, cfg.seed());
+            long[] padded = new long[steps.size()];
+            for (int i = 0; i < padded.length; i++) {
+                int[] idx = batcher.epoch(i / batcher.batchesPerEpoch()).get(i % batcher.batchesPerEpoch());
+                padded[i] = (long) idx.length * Arrays.stream(idx).map(j -> data.get(j).length()).max().orElse(0);
+            }
             double[] msPerStep = new double[repeats];
             double[] tokensPerS = new double[repeats];
+            double[] paddedPerS = new double[repeats];
+            long paddedTotal = 0;
             for (int r = 0; r < repeats; r++) {
-                List<StepMetrics> window = steps.subList((warmup + r) * stepsPerRun, (warmup + r + 1) * stepsPerRun);
+                int from = (warmup + r) * stepsPerRun;
+                List<StepMetrics> window = steps.subList(from, from + stepsPerRun);
                 double seconds = window.stream().mapToDouble(StepMetrics::seconds).sum();
                 double tokens = window.stream().mapToDouble(s -> s.tokensPerSecond() * s.seconds()).sum();
+                long pad = Arrays.stream(padded, from, from + stepsPerRun).sum();
+                paddedTotal += pad;
                 msPerStep[r] = 1000 * seconds / stepsPerRun;
                 tokensPerS[r] = tokens / seconds;
+                paddedPerS[r] = pad / seconds;
             }
             Bench.Stat tps = new Bench.Stat("tokens/s", tokensPerS);
             long params = model.config().parameterCount();
             Bench.Stat peak = matmulPeak(1, 3);
             double[] flops = Arrays.stream(tokensPerS).map(t -> 6.0 * params * t / 1e9).toArray();
             results.set("tokens_per_s", tps.toJson());
+            results.set("padded_tokens_per_s", new Bench.Stat("tokens/s", paddedPerS).toJson());
+            results.put("mean_padded_length", (double) paddedTotal / (repeats * stepsPerRun * 8));
             results.set("ms_per_step", new Bench.Stat("ms", msPerStep).toJson());
             results.set("achieved_gflops", new Bench.Stat("GFLOP/s", flops).toJson());
             results.set("matmul_peak_gflops", peak.toJson());

@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "correlate", mixinStandardHelpOptions = true,
-        description = "Pearson, Spearman, Kendall tau-b and RMSE (with bootstrap 95% intervals) of a JSONL with "
+        description = "Pearson, Spearman, Kendall tau-b and RMSE (with bootstrap 95%% intervals) of a JSONL with "
                 + "gold and prediction; a null or missing prediction is dropped and counted.")
 final class CorrelateCommand implements Callable<Integer> {
     @Spec
