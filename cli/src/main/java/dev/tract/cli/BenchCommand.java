@@ -139,12 +139,19 @@ final class BenchCommand implements Callable<Integer> {
             List<StepMetrics> steps = Collections.synchronizedList(new ArrayList<>());
             TrainConfig cfg = TrainConfig.defaults(Objective.COT_RAFT).withSteps(stepsPerRun * runs)
                     .withBatch(8, 1).withCheckpointEvery(0, 0);
-            int liveBefore = model.manager().getManagedArrays().size();
-            double rssBefore = Bench.rssMiB();
+            // memory after the warm-up steps against memory at the end: flat when nothing leaks per step
+            double[] rss = new double[2];
+            int[] live = new int[2];
+            int warmSteps = warmup * stepsPerRun;
             new Trainer(model, tok, enc, cfg, data, new TrainListener() {
                 @Override
                 public void onStep(StepMetrics s) {
                     steps.add(s);
+                    if (s.step() == Math.max(1, warmSteps) || s.step() == stepsPerRun * runs) {
+                        int k = s.step() == stepsPerRun * runs ? 1 : 0;
+                        rss[k] = Bench.rssMiB();
+                        live[k] = model.manager().getManagedArrays().size();
+                    }
                 }
             }).run(dir.resolve("ck"), false, () -> false);
             // the batches the trainer drew (same batcher, same seed): their padded size is the work done
@@ -183,8 +190,11 @@ final class BenchCommand implements Callable<Integer> {
             results.put("parameters", params);
             results.put("batch", 8);
             results.put("peak_rss_mib", Bench.peakRssMiB());
-            results.put("rss_growth_mib_over_run", Bench.rssMiB() - rssBefore);
-            results.put("live_ndarrays_growth", model.manager().getManagedArrays().size() - liveBefore);
+            results.put("steps_measured", steps.size() - warmSteps);
+            results.put("rss_after_warmup_mib", rss[0]);
+            results.put("rss_at_end_mib", rss[1]);
+            results.put("live_ndarrays_after_warmup", live[0]);
+            results.put("live_ndarrays_at_end", live[1]);
         }
     }
 
