@@ -424,7 +424,7 @@ public class GpuActivitiesImpl implements GpuActivities {
             }
             StringBuilder sb = new StringBuilder();
             for (ScoredExample s : scored) {
-                sb.append(JSON.writeValueAsString(Predictions.toJson(s))).append('\n');
+                sb.append(JSON.writeValueAsString(s.toJson())).append('\n');
             }
             Files.writeString(out.file(), sb, StandardCharsets.UTF_8);
             return scored.size();

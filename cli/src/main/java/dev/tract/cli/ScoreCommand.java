@@ -1,6 +1,5 @@
 package dev.tract.cli;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tract.judge.data.Datasets;
 import dev.tract.judge.data.JudgeExample;
@@ -87,7 +86,7 @@ final class ScoreCommand implements Callable<Integer> {
             try (BufferedWriter w = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
                 for (ScoredExample s : scored) {
                     w.write(Json.MAPPER.writer().without(com.fasterxml.jackson.databind.SerializationFeature
-                            .INDENT_OUTPUT).writeValueAsString(toJson(s)));
+                            .INDENT_OUTPUT).writeValueAsString(s.toJson()));
                     w.write('\n');
                 }
             }
@@ -109,32 +108,5 @@ final class ScoreCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    static ObjectNode toJson(ScoredExample s) {
-        ObjectNode o = Json.object();
-        o.put("id", s.id());
-        o.put("gold", s.gold());
-        if (s.prediction() == null) {
-            o.putNull("prediction");
-        } else {
-            o.put("prediction", s.prediction());
-        }
-        ArrayNode preds = o.putArray("predictions");
-        s.predictions().forEach(p -> {
-            if (p == null) {
-                preds.addNull();
-            } else {
-                preds.add(p);
-            }
-        });
-        ArrayNode f = o.putArray("feedbacks");
-        s.feedbacks().forEach(f::add);
-        ArrayNode p = o.putArray("probabilities");
-        for (double v : s.probabilities()) {
-            p.add(v);
-        }
-        o.put("dropped", s.dropped());
-        return o;
     }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -22,6 +23,21 @@ public final class Digests {
             }
         }
         return HexFormat.of().formatHex(md.digest());
+    }
+
+    /**
+     * Moves a downloaded temporary file into place once its sha256 equals {@code want} (null: nothing recorded,
+     * moved as it is); on a mismatch deletes it and throws, leaving {@code target} as it was.
+     */
+    static void verifyAndMove(Path tmp, Path target, String want, String uri) throws IOException {
+        if (want != null) {
+            String got = sha256(tmp);
+            if (!want.equals(got)) {
+                Files.deleteIfExists(tmp);
+                throw new CorruptArtifactException(uri + ": sha256 " + got + " does not match the recorded " + want);
+            }
+        }
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
     }
 
     public static MessageDigest sha() {

@@ -62,16 +62,8 @@ public final class LocalArtifactStore implements ArtifactStore {
         Path tmp = target.resolveSibling(target.getFileName() + ".part");
         Files.copy(source, tmp, StandardCopyOption.REPLACE_EXISTING);
         Path digest = digestPath(key);
-        if (Files.isRegularFile(digest)) {
-            String want = Files.readString(digest, StandardCharsets.UTF_8).strip();
-            String got = Digests.sha256(tmp);
-            if (!want.equals(got)) {
-                Files.deleteIfExists(tmp);
-                throw new CorruptArtifactException(uri(key) + ": sha256 " + got + " does not match the recorded "
-                        + want);
-            }
-        }
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        String want = Files.isRegularFile(digest) ? Files.readString(digest, StandardCharsets.UTF_8).strip() : null;
+        Digests.verifyAndMove(tmp, target, want, uri(key));
     }
 
     @Override

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -128,16 +127,7 @@ public final class S3ArtifactStore implements ArtifactStore {
             Files.deleteIfExists(tmp);
             throw new IOException("download of " + uri(key) + " failed: " + rootMessage(e), e);
         }
-        String want = r.metadata().get("sha256");
-        if (want != null) {
-            String got = Digests.sha256(tmp);
-            if (!want.equals(got)) {
-                Files.deleteIfExists(tmp);
-                throw new CorruptArtifactException(uri(key) + ": sha256 " + got + " does not match the recorded "
-                        + want);
-            }
-        }
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        Digests.verifyAndMove(tmp, target, r.metadata().get("sha256"), uri(key));
     }
 
     @Override

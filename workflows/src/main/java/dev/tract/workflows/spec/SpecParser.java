@@ -51,13 +51,7 @@ public final class SpecParser {
      * @throws SpecException listing every invalid field
      */
     public static PipelineSpec parse(String text, Path baseDir, String defaultArtifactRoot) {
-        JsonNode root;
-        try {
-            root = YAML.readTree(text);
-        } catch (Exception e) {
-            throw new SpecException(List.of(new SpecException.FieldError("(document)",
-                    "not valid YAML or JSON: " + firstLine(e.getMessage()))));
-        }
+        JsonNode root = readTree(text);
         if (root == null || !root.isObject()) {
             throw new SpecException(List.of(new SpecException.FieldError("(document)", "expected a mapping of fields")));
         }
@@ -389,18 +383,21 @@ public final class SpecParser {
         return d;
     }
 
+    private static JsonNode readTree(String text) {
+        try {
+            return YAML.readTree(text);
+        } catch (Exception e) {
+            throw new SpecException(List.of(new SpecException.FieldError("(document)",
+                    "not valid YAML or JSON: " + firstLine(e.getMessage()))));
+        }
+    }
+
     /**
      * The spec as JSON with its relative file paths (train_data, eval_sets[].data, seed_model.path) made absolute
      * against {@code baseDir}, for sending to a server that does not share the caller's working folder.
      */
     public static String withAbsolutePaths(String text, Path baseDir) {
-        JsonNode root;
-        try {
-            root = YAML.readTree(text);
-        } catch (Exception e) {
-            throw new SpecException(List.of(new SpecException.FieldError("(document)",
-                    "not valid YAML or JSON: " + firstLine(e.getMessage()))));
-        }
+        JsonNode root = readTree(text);
         if (root instanceof ObjectNode o) {
             absolutize(o, "train_data", baseDir);
             if (o.get("eval_sets") != null) {
