@@ -12,7 +12,9 @@ import java.util.Map;
 
 /**
  * The method comparison: per method, the mean over seeds of Pearson, Spearman and Kendall, their range over seeds,
- * and the mean bootstrap 95% interval; plus TRACT's CoT-RAIL minus decode difference.
+ * and the mean bootstrap 95% interval; plus TRACT's CoT-RAIL minus decode difference, paired by seed. A correlation
+ * is undefined when a judge gives every example the same score; such seeds are counted ({@code defined} below
+ * {@code seeds}) and left out of that metric's mean.
  */
 final class Comparison {
     private Comparison() {}
@@ -52,29 +54,38 @@ final class Comparison {
                         hi += ci.get(1);
                     }
                 }
+                m.put("defined", n);
                 if (n > 0) {
                     m.put("mean", sum / n).put("min", min).put("max", max).put("ci_low", lo / n).put("ci_high", hi / n);
                 }
             }
             row.put("dropped", e.getValue().stream().mapToInt(Values.EvalOutcome::nDropped).sum());
         }
-        JsonNode rail = find(rows, "tract");
-        JsonNode decode = find(rows, "tract/decode");
-        if (rail != null && decode != null && rail.at("/pearson/mean").isNumber()
-                && decode.at("/pearson/mean").isNumber()) {
-            out.put("cot_rail_minus_decode_pearson", rail.at("/pearson/mean").asDouble()
-                    - decode.at("/pearson/mean").asDouble());
-        }
-        return out;
-    }
-
-    private static JsonNode find(ArrayNode rows, String method) {
-        for (JsonNode r : rows) {
-            if (r.get("method").asText().equals(method)) {
-                return r;
+        // paired by seed: the same TRACT judge scored both ways
+        Map<String, Double> rail = new LinkedHashMap<>();
+        Map<String, Double> decode = new LinkedHashMap<>();
+        for (int i = 0; i < labels.size(); i++) {
+            String method = labels.get(i).replaceAll("#.*", "");
+            String seed = labels.get(i).contains("#") ? labels.get(i).replaceAll(".*#", "") : "";
+            Double v = results.get(i).evals().get(0).pearson();
+            if (v != null && method.equals("tract")) {
+                rail.put(seed, v);
+            } else if (v != null && method.equals("tract/decode")) {
+                decode.put(seed, v);
             }
         }
-        return null;
+        List<Double> diffs = new ArrayList<>();
+        rail.forEach((seed, v) -> {
+            if (decode.containsKey(seed)) {
+                diffs.add(v - decode.get(seed));
+            }
+        });
+        if (!diffs.isEmpty()) {
+            out.put("cot_rail_minus_decode_pearson", diffs.stream().mapToDouble(d -> d).average().orElseThrow());
+            out.put("cot_rail_minus_decode_seeds", diffs.size());
+            out.put("cot_rail_above_decode_seeds", (int) diffs.stream().filter(d -> d > 0).count());
+        }
+        return out;
     }
 
     private static Double value(Values.EvalOutcome o, String metric) {
@@ -86,15 +97,31 @@ final class Comparison {
     }
 
     static void print(PrintWriter out, JsonNode summary) {
-        out.printf("%-16s %5s  %-32s %-32s %-32s %7s%n", "method", "seeds", "Pearson mean (seed range) [CI]",
+        out.printf("%-16s %5s  %-40s %-40s %-40s %7s%n", "method", "seeds", "Pearson mean (seed range) [CI]",
                 "Spearman", "Kendall", "dropped");
+        boolean undefined = false;
         for (JsonNode r : summary.path("methods")) {
-            out.printf("%-16s %5d  %-32s %-32s %-32s %7d%n", r.get("method").asText(), r.get("seeds").asInt(),
-                    cell(r.get("pearson")), cell(r.get("spearman")), cell(r.get("kendall")), r.get("dropped").asInt());
+            int seeds = r.get("seeds").asInt();
+            String[] cells = new String[3];
+            int k = 0;
+            for (String metric : new String[] {"pearson", "spearman", "kendall"}) {
+                JsonNode m = r.get(metric);
+                boolean partial = m.path("defined").asInt() < seeds;
+                undefined |= partial;
+                cells[k++] = cell(m) + (partial ? " *" + m.path("defined").asInt() : "");
+            }
+            out.printf("%-16s %5d  %-40s %-40s %-40s %7d%n", r.get("method").asText(), seeds, cells[0], cells[1],
+                    cells[2], r.get("dropped").asInt());
+        }
+        if (undefined) {
+            out.println("*n: defined in only n seeds (a judge that gives every example the same score has no "
+                    + "correlation); the mean is over those");
         }
         if (summary.has("cot_rail_minus_decode_pearson")) {
-            out.printf("CoT-RAIL minus decode (TRACT judge, Pearson): %+.3f%n",
-                    summary.get("cot_rail_minus_decode_pearson").asDouble());
+            out.printf("CoT-RAIL minus decode (TRACT judge, Pearson, paired by seed): %+.3f, CoT-RAIL higher in %d "
+                    + "of %d seeds%n", summary.get("cot_rail_minus_decode_pearson").asDouble(),
+                    summary.get("cot_rail_above_decode_seeds").asInt(),
+                    summary.get("cot_rail_minus_decode_seeds").asInt());
         }
     }
 

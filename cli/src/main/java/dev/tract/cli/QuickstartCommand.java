@@ -28,13 +28,14 @@ import picocli.CommandLine.Spec;
                 + "CoT-RAIL evaluation with a small model. Prints stage durations and the results table.")
 final class QuickstartCommand implements Callable<Integer> {
     /** Methods of --compare, in the order of the table. */
-    static final List<String> COMPARED = List.of("tract", "stage1-only", "ce-cot", "ce-score", "raft");
+    static final List<String> COMPARED = List.of("tract", "stage1-only", "ce-cot", "ce-score", "raft",
+            "ce-both-stages");
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--compare", description = "also run the baselines (stage1-only, ce-cot, ce-score, raft) and "
-            + "print them side by side")
+    @Option(names = "--compare", description = "also run the baselines (stage1-only, ce-cot, ce-score, raft, "
+            + "ce-both-stages) and TRACT scored by decoding, and print them side by side")
     boolean compare;
 
     @Option(names = "--runs", defaultValue = "tract-runs", description = "artifact folder (default: ${DEFAULT-VALUE})")
