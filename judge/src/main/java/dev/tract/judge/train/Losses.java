@@ -42,16 +42,26 @@ public final class Losses {
         NDArray mask = b.padded() ? m.create(b.keyMask(), new Shape(b.batch(), b.length())) : null;
         NDArray hidden = model.forward(ids, pos, mask, null, training);
         NDArray flat = hidden.reshape((long) b.batch() * b.length(), hidden.getShape().get(2));
+        boolean ce = objective.hasCrossEntropy() && b.ceRows().length > 0;
+        return fromLogits(ce ? model.logits(flat.get(m.create(b.ceRows()))) : null, b.ceLabels(),
+                objective.hasRaft() ? model.logits(flat.get(m.create(b.scoreRows()))) : null, b.gold());
+    }
+
+    /**
+     * The objective from logits: cross-entropy of {@code ceLogits} [N, vocab] against {@code ceLabels} (mean over
+     * the N target tokens) and RAFT of {@code scoreLogits} [B, vocab] against {@code gold} (mean over the B
+     * examples); total = CE + λ·RAFT, or whichever of the two the objective has.
+     */
+    public Parts fromLogits(NDArray ceLogits, long[] ceLabels, NDArray scoreLogits, float[] gold) {
         NDArray ce = null;
         NDArray raft = null;
-        if (objective.hasCrossEntropy() && b.ceRows().length > 0) {
-            NDArray rows = flat.get(m.create(b.ceRows()));
-            NDArray logp = model.logits(rows).logSoftmax(1);
-            NDArray labels = m.create(b.ceLabels(), new Shape(b.ceLabels().length, 1));
-            ce = logp.gather(labels, 1).mean().neg();
+        if (ceLogits != null) {
+            NDManager m = ceLogits.getManager();
+            NDArray labels = m.create(ceLabels, new Shape(ceLabels.length, 1));
+            ce = ceLogits.logSoftmax(1).gather(labels, 1).mean().neg();
         }
-        if (objective.hasRaft()) {
-            raft = raft(model.logits(flat.get(m.create(b.scoreRows()))), m.create(b.gold()));
+        if (scoreLogits != null) {
+            raft = raft(scoreLogits, scoreLogits.getManager().create(gold));
         }
         NDArray total;
         if (ce != null && raft != null) {
