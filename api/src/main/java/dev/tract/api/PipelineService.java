@@ -185,8 +185,11 @@ public final class PipelineService {
         }
     }
 
-    /** Everything known of one pipeline; throws WorkflowNotFoundException for an unknown id. */
-    public Map<String, Object> describe(String id) {
+    /**
+     * The execution's record from the server alone (no query, so no worker is needed); throws
+     * WorkflowNotFoundException for an unknown id or another workflow type.
+     */
+    private WorkflowExecutionInfo execution(String id) {
         DescribeWorkflowExecutionResponse d;
         try {
             d = client.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
@@ -203,6 +206,12 @@ public final class PipelineService {
         if (!info.getType().getName().equals(WORKFLOW_TYPE)) {
             throw new WorkflowNotFoundException(info.getExecution(), WORKFLOW_TYPE, null);
         }
+        return info;
+    }
+
+    /** Everything known of one pipeline; throws WorkflowNotFoundException for an unknown id. */
+    public Map<String, Object> describe(String id) {
+        WorkflowExecutionInfo info = execution(id);
         Map<String, Object> m = summary(info);
         WorkflowStub stub = client.newUntypedWorkflowStub(id);
         try {
@@ -228,8 +237,8 @@ public final class PipelineService {
 
     /** Requests cancellation; false when the pipeline is no longer running. */
     public boolean cancel(String id) {
-        Map<String, Object> d = describe(id);
-        if (!"RUNNING".equals(d.get("state"))) {
+        // the server's record only: cancelling must not wait for a worker to answer a progress query
+        if (execution(id).getStatus() != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) {
             return false;
         }
         client.newUntypedWorkflowStub(id).cancel();

@@ -45,8 +45,10 @@ public class TractApiApplication extends Application<TractApiConfiguration> {
     }
 
     static WorkflowClient connect(TractApiConfiguration c) {
+        // a pipeline's progress is a query that a worker answers; when none does within 3 s the API answers
+        // without it (progress null) rather than keeping the caller waiting
         WorkflowServiceStubs service = WorkflowServiceStubs.newServiceStubs(WorkflowServiceStubsOptions.newBuilder()
-                .setTarget(c.getTemporalAddress()).build());
+                .setTarget(c.getTemporalAddress()).setRpcQueryTimeout(java.time.Duration.ofSeconds(3)).build());
         return WorkflowClient.newInstance(service, WorkflowClientOptions.newBuilder().setNamespace(c.getNamespace())
                 .build());
     }
