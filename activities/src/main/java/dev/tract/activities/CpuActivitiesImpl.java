@@ -39,9 +39,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Data preparation, evaluation metrics and the report: no model runs here. */
 public class CpuActivitiesImpl implements CpuActivities {
+    /** Examples shown in the report with the smallest and with the largest errors, each. */
+    private static final int SAMPLES = 3;
+    private static final Logger LOG = LoggerFactory.getLogger(CpuActivitiesImpl.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper PRETTY = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private final ActivityEnvironment env;
@@ -169,6 +174,7 @@ public class CpuActivitiesImpl implements CpuActivities {
                 StringBuilder all = new StringBuilder();
                 List<Double> gold = new ArrayList<>();
                 List<Double> pred = new ArrayList<>();
+                Values.CotQuality quality = Values.CotQuality.NONE;
                 for (String uri : req.shardUris()) {
                     String key = store.keyOf(uri).orElseThrow(() -> new IllegalStateException(uri + " not in store"));
                     String text = store.getString(key).orElseThrow(() -> new IllegalStateException(uri + " missing"));
@@ -179,6 +185,7 @@ public class CpuActivitiesImpl implements CpuActivities {
                         JsonNode n = JSON.readTree(line);
                         gold.add(n.get("gold").asDouble());
                         pred.add(n.get("prediction").isNull() ? null : n.get("prediction").asDouble());
+                        quality = quality.plus(CotQualities.of(n));
                         all.append(line).append('\n');
                     }
                 }
@@ -189,7 +196,7 @@ public class CpuActivitiesImpl implements CpuActivities {
                 r.ci().forEach((k, v) -> ci.put(k, java.util.Arrays.asList(nan(v.low()), nan(v.high()))));
                 Values.EvalOutcome outcome = new Values.EvalOutcome(req.evalSet(), store.uri(base + "/predictions.jsonl"),
                         store.uri(base + "/metrics.json"), r.n(), r.nDropped(), nan(r.pearson()), nan(r.spearman()),
-                        nan(r.kendall()), nan(r.rmse()), ci, (System.nanoTime() - start) / 1e9);
+                        nan(r.kendall()), nan(r.rmse()), ci, (System.nanoTime() - start) / 1e9, quality);
                 store.putString(base + "/metrics.json", PRETTY.writeValueAsString(outcome));
                 return outcome;
             }
@@ -250,6 +257,7 @@ public class CpuActivitiesImpl implements CpuActivities {
                 String base = "pipelines/" + req.pipelineId();
                 ObjectNode figures = PRETTY.createObjectNode();
                 List<String> scatterFiles = new ArrayList<>();
+                Map<String, List<ReportWriter.Sample>> samples = new LinkedHashMap<>();
                 for (Values.EvalOutcome e : req.evals()) {
                     String predictions = store.keyOf(e.predictionsUri()).flatMap(k -> {
                         try {
@@ -265,6 +273,10 @@ public class CpuActivitiesImpl implements CpuActivities {
                     store.putFile(base + "/" + file, dir.resolve(file));
                     scatterFiles.add(file);
                     figures.with("scatter").set(e.evalSet(), scatter.toJson());
+                    List<ReportWriter.Sample> shown = ReportWriter.samples(predictions, annotated(store, req.data(),
+                            e.evalSet()), SAMPLES);
+                    samples.put(e.evalSet(), shown);
+                    shown.forEach(x -> figures.with("samples").withArray(e.evalSet()).add(x.toJson()));
                     String evalRun = runs.runIds().get("eval/" + e.evalSet());
                     logEval(tracker, evalRun, e, "eval/" + e.evalSet() + "/", 0);
                     logEval(tracker, runs.parentRunId(), e, "eval/" + e.evalSet() + "/", 0);
@@ -293,6 +305,8 @@ public class CpuActivitiesImpl implements CpuActivities {
                         }
                     }
                     String stageRun = runs.runIds().get(s.name());
+                    logQuality(tracker, stageRun, s.quality(), s.name() + "/");
+                    logQuality(tracker, runs.parentRunId(), s.quality(), s.name() + "/");
                     if (stageRun != null) {
                         tracker.metric(stageRun, "stage/wall_seconds", s.wallSeconds(), 0);
                         tracker.metric(stageRun, "stage/compute_seconds", s.computeSeconds(), 0);
@@ -324,7 +338,7 @@ public class CpuActivitiesImpl implements CpuActivities {
                 Path json = dir.resolve("report.json");
                 Path html = dir.resolve("report.html");
                 Files.writeString(json, PRETTY.writeValueAsString(report));
-                Files.writeString(html, ReportWriter.html(result, scatterFiles, lossFiles));
+                Files.writeString(html, ReportWriter.html(result, scatterFiles, lossFiles, samples));
                 store.putFile(base + "/report.json", json);
                 store.putFile(base + "/report.html", html);
                 tracker.logArtifact(runs.parentRunId(), "report/report.json", json);
@@ -345,6 +359,24 @@ public class CpuActivitiesImpl implements CpuActivities {
         });
     }
 
+    /** The first annotated feedback of each example of an evaluation set, by id (empty when unavailable). */
+    private Map<String, String> annotated(ArtifactStore store, Values.PreparedData data, String set) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (data == null) {
+            return out;
+        }
+        for (Values.PreparedEvalSet s : data.evalSets()) {
+            if (s.name().equals(set)) {
+                try {
+                    Datasets.load(materializer.file(s.uri(), store)).forEach(e -> out.put(e.id(), e.feedback()));
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("annotated feedbacks of {} unavailable for the report: {}", set, e.getMessage());
+                }
+            }
+        }
+        return out;
+    }
+
     private static void logEval(SafeTracker tracker, String runId, Values.EvalOutcome e, String prefix, long step) {
         if (runId == null) {
             return;
@@ -356,6 +388,12 @@ public class CpuActivitiesImpl implements CpuActivities {
         values.put("spearman", e.spearman());
         values.put("kendall", e.kendall());
         values.put("rmse", e.rmse());
+        Values.CotQuality q = e.quality();
+        if (q != null) {
+            values.put("cot_well_formed", q.wellFormedShare());
+            values.put("cot_correct", q.correctShare());
+            tracker.metric(runId, prefix + "prompts_cut", q.promptsCut(), step);
+        }
         values.forEach((k, v) -> {
             if (v != null) {
                 tracker.metric(runId, prefix + k, v, step);
@@ -366,6 +404,20 @@ public class CpuActivitiesImpl implements CpuActivities {
                 tracker.metric(runId, prefix + k + "_ci_high", ci.get(1), step);
             }
         });
+    }
+
+    /** {@code <prefix>well_formed}, {@code correct} and {@code prompts_cut} of a stage that generated feedbacks. */
+    private static void logQuality(SafeTracker tracker, String runId, Values.CotQuality q, String prefix) {
+        if (runId == null || q == null) {
+            return;
+        }
+        if (q.wellFormedShare() != null) {
+            tracker.metric(runId, prefix + "well_formed", q.wellFormedShare(), 0);
+        }
+        if (q.correctShare() != null) {
+            tracker.metric(runId, prefix + "correct", q.correctShare(), 0);
+        }
+        tracker.metric(runId, prefix + "prompts_cut", q.promptsCut(), 0);
     }
 
     /** Logs the final judge as artifacts of the pipeline run and registers it, pointing the alias at it. */

@@ -11,6 +11,7 @@ import dev.tract.judge.data.CanonicalJson;
 import dev.tract.judge.data.Datasets;
 import dev.tract.judge.data.JudgeExample;
 import dev.tract.judge.data.PromptTemplate;
+import dev.tract.judge.data.SyntheticTask;
 import dev.tract.judge.data.Targets;
 import dev.tract.judge.generate.Generation;
 import dev.tract.judge.generate.GenerationConfig;
@@ -23,6 +24,7 @@ import dev.tract.judge.score.ScoredExample;
 import dev.tract.judge.score.Scorer;
 import dev.tract.judge.train.Checkpointer;
 import dev.tract.judge.train.EncodedExample;
+import dev.tract.judge.train.ExampleEncoder;
 import dev.tract.judge.train.Objective;
 import dev.tract.judge.train.StepMetrics;
 import dev.tract.judge.train.TrainConfig;
@@ -381,6 +383,10 @@ public class GpuActivitiesImpl implements GpuActivities {
             GenerationConfig sampling = new GenerationConfig(g.maxNewTokens(), true, g.temperature(), 0, g.topP(),
                     g.repetitionPenalty(), List.of(Targets.RESULT), req.seed(), true);
             List<JudgeExample> generated = new ArrayList<>();
+            int wellFormed = 0;
+            int checked = 0;
+            int correct = 0;
+            int cut = 0;
             try (Loaded m = Loaded.of(materializer.directory(req.modelUri(), store), env.device(), req.template(),
                     req.maxLength())) {
                 Generator generator = new Generator(m.model(), m.tokenizer());
@@ -390,19 +396,27 @@ public class GpuActivitiesImpl implements GpuActivities {
                     List<long[]> prompts = new ArrayList<>();
                     long[] seeds = new long[chunk.size()];
                     for (int j = 0; j < chunk.size(); j++) {
-                        prompts.add(m.encoder().encodePrompt(chunk.get(j), g.maxNewTokens() + 32));
+                        ExampleEncoder.Prompt p = m.encoder().prompt(chunk.get(j), g.maxNewTokens() + 32);
+                        prompts.add(p.ids());
+                        cut += p.cut() ? 1 : 0;
                         seeds[j] = req.seed() * 1_000_003L + req.from() + i + j;
                     }
                     List<Generation> gens = generator.generateIds(prompts, sampling, seeds);
                     for (int j = 0; j < chunk.size(); j++) {
+                        String cot = Targets.cutFeedback(gens.get(j).text());
+                        wellFormed += Targets.wellFormed(gens.get(j)) ? 1 : 0;
+                        Optional<Boolean> right = SyntheticTask.feedbackCorrect(chunk.get(j), cot);
+                        checked += right.isPresent() ? 1 : 0;
+                        correct += right.orElse(false) ? 1 : 0;
                         // the new target keeps the GOLD score, never the model's own
-                        generated.add(chunk.get(j).withFeedbacks(List.of(Targets.cutFeedback(gens.get(j).text()))));
+                        generated.add(chunk.get(j).withFeedbacks(List.of(cot)));
                     }
                     out.progress();
                 }
             }
             CanonicalJson.write(out.file(), generated);
-            return generated.size();
+            return new ShardResult(generated.size(), new Values.CotQuality(generated.size(), wellFormed, checked,
+                    correct, cut));
         }));
     }
 
@@ -423,17 +437,22 @@ public class GpuActivitiesImpl implements GpuActivities {
                         done -> out.progress());
             }
             StringBuilder sb = new StringBuilder();
+            Values.CotQuality quality = Values.CotQuality.NONE;
             for (ScoredExample s : scored) {
                 sb.append(JSON.writeValueAsString(s.toJson())).append('\n');
+                quality = quality.plus(CotQualities.of(s));
             }
             Files.writeString(out.file(), sb, StandardCharsets.UTF_8);
-            return scored.size();
+            return new ShardResult(scored.size(), quality);
         }));
     }
 
-    /** The body of a shard activity: writes its output file and returns the number of records. */
+    /** What a shard wrote: its record count and the quality of the feedbacks it generated. */
+    private record ShardResult(int count, Values.CotQuality quality) {}
+
+    /** The body of a shard activity: writes its output file and says what it wrote. */
     private interface ShardBody {
-        int run(ArtifactStore store, ShardOutput out) throws Exception;
+        ShardResult run(ArtifactStore store, ShardOutput out) throws Exception;
     }
 
     /** Where a shard writes, and a way to heartbeat between batches. */
@@ -460,20 +479,23 @@ public class GpuActivitiesImpl implements GpuActivities {
             Optional<String> done = store.getString(base + "/" + SUCCESS);
             if (done.isPresent()) {
                 ObjectNode o = (ObjectNode) JSON.readTree(done.get());
-                return new Values.ShardOutcome(store.uri(file), shard, o.get("count").asInt(), 0, true);
+                Values.CotQuality quality = o.hasNonNull("quality")
+                        ? JSON.treeToValue(o.get("quality"), Values.CotQuality.class) : null;
+                return new Values.ShardOutcome(store.uri(file), shard, o.get("count").asInt(), 0, true, quality);
             }
             long start = System.nanoTime();
             Path local = env.workDir().resolve(kind).resolve(key + ".jsonl");
             Files.createDirectories(local.getParent());
-            int count;
+            ShardResult result;
             try (Heartbeats beats = new Heartbeats(ctx, Duration.ofSeconds(5), new AtomicBoolean(), shard)) {
-                count = body.run(store, new ShardOutput(local, beats, env.shuttingDown()));
+                result = body.run(store, new ShardOutput(local, beats, env.shuttingDown()));
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             store.putFile(file, local);
-            store.putString(base + "/" + SUCCESS, JSON.createObjectNode().put("count", count)
-                    .put("seconds", seconds).toString());
-            return new Values.ShardOutcome(store.uri(file), shard, count, seconds, false);
+            ObjectNode marker = JSON.createObjectNode().put("count", result.count()).put("seconds", seconds);
+            marker.set("quality", JSON.valueToTree(result.quality()));
+            store.putString(base + "/" + SUCCESS, marker.toString());
+            return new Values.ShardOutcome(store.uri(file), shard, result.count(), seconds, false, result.quality());
         }
     }
 }

@@ -74,6 +74,48 @@ final class ReportWriter {
         }
     }
 
+    /**
+     * A judge's own feedback beside the annotated one, for the examples it scored best and worst.
+     *
+     * @param error prediction minus gold
+     */
+    record Sample(String id, double gold, double prediction, double error, String generated, String annotated) {
+        ObjectNode toJson() {
+            ObjectNode o = JSON.createObjectNode();
+            o.put("id", id).put("gold", gold).put("prediction", prediction).put("error", error)
+                    .put("generated", generated).put("annotated", annotated);
+            return o;
+        }
+    }
+
+    /**
+     * The {@code k} predictions with the smallest and the {@code k} with the largest absolute error that have a
+     * generated feedback, each beside its annotated feedback ({@code annotated} maps ids to it).
+     */
+    static List<Sample> samples(String predictionsJsonl, Map<String, String> annotated, int k) throws IOException {
+        List<Sample> all = new ArrayList<>();
+        for (String line : predictionsJsonl.split("\n")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            JsonNode n = JSON.readTree(line);
+            if (n.path("prediction").isNull() || n.path("feedbacks").isEmpty()) {
+                continue;
+            }
+            String id = n.get("id").asText();
+            double gold = n.get("gold").asDouble();
+            double pred = n.get("prediction").asDouble();
+            all.add(new Sample(id, gold, pred, pred - gold, n.get("feedbacks").get(0).asText(),
+                    annotated.getOrDefault(id, "")));
+        }
+        all.sort(java.util.Comparator.comparingDouble((Sample x) -> Math.abs(x.error())).thenComparing(Sample::id));
+        List<Sample> out = new ArrayList<>(all.subList(0, Math.min(k, all.size())));
+        for (int i = Math.max(out.size(), all.size() - k); i < all.size(); i++) {
+            out.add(all.get(i));
+        }
+        return out;
+    }
+
     static void scatterPng(Scatter s, String title, Path out) throws IOException {
         XYSeries points = new XYSeries("examples");
         for (double[] p : s.points()) {
@@ -127,15 +169,49 @@ final class ReportWriter {
         return curves;
     }
 
+    /**
+     * An exponential moving average of a curve, debiased as TensorBoard's smoothing is (so the first points are not
+     * pulled towards zero), with a window of about a twentieth of the curve.
+     */
+    static List<double[]> smoothed(List<double[]> points) {
+        double alpha = Math.min(1, 2.0 / (Math.max(1, points.size() / 20.0) + 1));
+        List<double[]> out = new ArrayList<>(points.size());
+        double avg = 0;
+        double weight = 0;
+        for (double[] p : points) {
+            avg = (1 - alpha) * avg + alpha * p[1];
+            weight = (1 - alpha) * weight + alpha;
+            out.add(new double[] {p[0], avg / weight});
+        }
+        return out;
+    }
+
+    private static final Color[] PALETTE = {new Color(31, 119, 180), new Color(255, 127, 14),
+        new Color(44, 160, 44), new Color(214, 39, 40)};
+
+    /** Each curve raw (faint) and smoothed (solid), in the same colour. */
     static void lossPng(Map<String, List<double[]>> curves, String title, Path out) throws IOException {
         XYSeriesCollection data = new XYSeriesCollection();
+        XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, false);
+        int i = 0;
         for (Map.Entry<String, List<double[]>> c : curves.entrySet()) {
-            XYSeries s = new XYSeries(c.getKey());
-            c.getValue().forEach(p -> s.add(p[0], p[1]));
-            data.addSeries(s);
+            Color color = PALETTE[i % PALETTE.length];
+            XYSeries raw = new XYSeries(c.getKey());
+            c.getValue().forEach(p -> raw.add(p[0], p[1]));
+            XYSeries smooth = new XYSeries(c.getKey() + " (smoothed)");
+            smoothed(c.getValue()).forEach(p -> smooth.add(p[0], p[1]));
+            r.setSeriesPaint(data.getSeriesCount(), new Color(color.getRed(), color.getGreen(), color.getBlue(), 70));
+            r.setSeriesStroke(data.getSeriesCount(), new BasicStroke(1f));
+            r.setSeriesVisibleInLegend(data.getSeriesCount(), false);
+            data.addSeries(raw);
+            r.setSeriesPaint(data.getSeriesCount(), color);
+            r.setSeriesStroke(data.getSeriesCount(), new BasicStroke(2f));
+            data.addSeries(smooth);
+            i++;
         }
         JFreeChart chart = ChartFactory.createXYLineChart(title, "step", "loss", data, PlotOrientation.VERTICAL,
                 true, false, false);
+        chart.getXYPlot().setRenderer(r);
         chart.getXYPlot().setBackgroundPaint(Color.WHITE);
         Files.createDirectories(out.toAbsolutePath().getParent());
         ChartUtils.saveChartAsPNG(out.toFile(), chart, 640, 360);
@@ -144,18 +220,22 @@ final class ReportWriter {
     static ObjectNode curvesJson(Map<String, List<double[]>> curves) {
         ObjectNode o = JSON.createObjectNode();
         curves.forEach((k, points) -> {
-            ArrayNode steps = o.putObject(k).putArray("step");
-            ArrayNode values = ((ObjectNode) o.get(k)).putArray("value");
+            ObjectNode curve = o.putObject(k);
+            ArrayNode steps = curve.putArray("step");
+            ArrayNode values = curve.putArray("value");
+            ArrayNode smooth = curve.putArray("smoothed");
             points.forEach(p -> {
                 steps.add((long) p[0]);
                 values.add(p[1]);
             });
+            smoothed(points).forEach(p -> smooth.add(p[1]));
         });
         return o;
     }
 
     /** The report page: metrics with intervals, plots, stages, resumes and lost work, tracking links. */
-    static String html(Values.PipelineResult r, List<String> scatterFiles, Map<String, String> lossFiles) {
+    static String html(Values.PipelineResult r, List<String> scatterFiles, Map<String, String> lossFiles,
+                       Map<String, List<Sample>> samples) {
         StringBuilder sb = new StringBuilder("<!doctype html><html><head><meta charset=\"utf-8\"><title>")
                 .append(esc(r.pipelineId())).append("</title><style>body{font-family:sans-serif;margin:2em;"
                         + "max-width:1100px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
@@ -166,7 +246,8 @@ final class ReportWriter {
                         + "orchestration %.1f s</p>", r.wallSeconds(), r.computeSeconds(),
                         Math.max(0, r.wallSeconds() - r.computeSeconds())));
         sb.append("<h2>Evaluation</h2><table><tr><th>set</th><th>n</th><th>dropped</th><th>Pearson</th>"
-                + "<th>Spearman</th><th>Kendall &tau;-b</th><th>RMSE</th></tr>");
+                + "<th>Spearman</th><th>Kendall &tau;-b</th><th>RMSE</th><th>CoT well-formed</th>"
+                + "<th>CoT correct</th><th>prompts cut</th></tr>");
         for (Values.EvalOutcome e : r.evals()) {
             sb.append("<tr><td>").append(esc(e.evalSet())).append("</td><td>").append(e.n()).append("</td><td>")
                     .append(e.nDropped()).append("</td>");
@@ -184,21 +265,36 @@ final class ReportWriter {
                 }
                 sb.append("</td>");
             }
-            sb.append("</tr>");
+            sb.append(qualityCells(e.quality())).append("</tr>");
         }
         sb.append("</table>");
         for (String f : scatterFiles) {
             sb.append("<img src=\"").append(esc(f)).append("\" alt=\"gold vs predicted\">");
         }
+        samples.forEach((set, list) -> {
+            if (list.isEmpty()) {
+                return;
+            }
+            sb.append("<h3>What the judge wrote, ").append(esc(set)).append(" (smallest and largest errors)</h3>"
+                    + "<table><tr><th>example</th><th>gold</th><th>predicted</th><th>judge's feedback</th>"
+                    + "<th>annotated feedback</th></tr>");
+            for (Sample x : list) {
+                sb.append(String.format("<tr><td>%s</td><td>%.2f</td><td>%.2f</td><td style=\"text-align:left\">%s"
+                        + "</td><td style=\"text-align:left\">%s</td></tr>", esc(x.id()), x.gold(), x.prediction(),
+                        esc(x.generated()), esc(x.annotated())));
+            }
+            sb.append("</table>");
+        });
         sb.append("<h2>Stages</h2><table><tr><th>stage</th><th>what</th><th>wall s</th><th>compute s</th>"
                 + "<th>cached</th><th>attempts</th><th>resumes</th><th>lost steps</th><th>lost compute s</th>"
-                + "<th>resume wait s</th><th>final loss</th></tr>");
+                + "<th>resume wait s</th><th>final loss</th><th>CoT well-formed</th><th>CoT correct</th>"
+                + "<th>prompts cut</th></tr>");
         for (Values.StageSummary s : r.stages()) {
             sb.append(String.format("<tr><td>%s</td><td>%s</td><td>%.1f</td><td>%.1f</td><td>%s</td><td>%d</td>"
-                    + "<td>%d</td><td>%d</td><td>%.1f</td><td>%.1f</td><td>%s</td></tr>", esc(s.name()), esc(s.kind()),
-                    s.wallSeconds(), s.computeSeconds(), s.cached() ? "yes" : "", s.attempts(), s.resumes(),
-                    s.lostSteps(), s.lostSeconds(), s.resumeWaitSeconds(),
-                    s.finalLoss() == null ? "" : String.format("%.4f", s.finalLoss())));
+                    + "<td>%d</td><td>%d</td><td>%.1f</td><td>%.1f</td><td>%s</td>%s</tr>", esc(s.name()),
+                    esc(s.kind()), s.wallSeconds(), s.computeSeconds(), s.cached() ? "yes" : "", s.attempts(),
+                    s.resumes(), s.lostSteps(), s.lostSeconds(), s.resumeWaitSeconds(),
+                    s.finalLoss() == null ? "" : String.format("%.4f", s.finalLoss()), qualityCells(s.quality())));
         }
         sb.append("</table>");
         lossFiles.forEach((stage, f) -> sb.append("<h3>Loss, ").append(esc(stage)).append("</h3><img src=\"")
@@ -215,6 +311,19 @@ final class ReportWriter {
             sb.append("<p>Registered model version ").append(esc(r.registeredVersion())).append("</p>");
         }
         return sb.append("</body></html>\n").toString();
+    }
+
+    /** Three cells: the shares of well-formed and of correct feedbacks, and the prompts cut; blank when none. */
+    private static String qualityCells(Values.CotQuality q) {
+        if (q == null) {
+            return "<td></td><td></td><td></td>";
+        }
+        return "<td>" + share(q.wellFormedShare()) + "</td><td>" + share(q.correctShare()) + "</td><td>"
+                + q.promptsCut() + "</td>";
+    }
+
+    static String share(Double v) {
+        return v == null ? "" : String.format("%.1f%%", 100 * v);
     }
 
     static String esc(String s) {

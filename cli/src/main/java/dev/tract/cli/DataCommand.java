@@ -65,8 +65,8 @@ final class DataCommand {
     }
 
     @Command(name = "synth", mixinStandardHelpOptions = true,
-            description = "Write the built-in synthetic judge task (canonical JSONL): four listed items, the "
-                    + "rubric asks how many satisfy a property, the feedback checks each one; score = 1 + count.")
+            description = "Write a built-in synthetic judge task (canonical JSONL): a response lists four items, "
+                    + "the prompt states the rule they must meet, the feedback checks each one; score = 1 + passes.")
     static final class Synth implements Callable<Integer> {
         @Spec
         picocli.CommandLine.Model.CommandSpec spec;
@@ -80,6 +80,10 @@ final class DataCommand {
         @Option(names = "--out", required = true, description = "output file (JSONL)")
         Path out;
 
+        @Option(names = "--task", defaultValue = "checklist", description = "checklist (rules stated in the "
+                + "prompt) or recall (facts to memorise); default: ${DEFAULT-VALUE}")
+        String task;
+
         @Option(names = "--json", description = "print {out, n, digest, scores}")
         boolean json;
 
@@ -88,7 +92,7 @@ final class DataCommand {
             if (n < 1) {
                 throw new dev.tract.judge.JudgeInputException("--n", "n", "must be at least 1, got " + n);
             }
-            List<JudgeExample> examples = SyntheticTask.generate(n, seed);
+            List<JudgeExample> examples = SyntheticTask.named(task).examples(n, seed);
             CanonicalJson.write(out, examples);
             Map<Integer, Integer> scores = new TreeMap<>();
             examples.forEach(e -> scores.merge(e.goldScore(), 1, Integer::sum));

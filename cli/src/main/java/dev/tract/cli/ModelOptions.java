@@ -20,7 +20,7 @@ final class ModelOptions {
             description = "prompt template: prometheus or compact (default: ${DEFAULT-VALUE})")
     String template;
 
-    @Option(names = "--max-length", defaultValue = "512",
+    @Option(names = "--max-length", defaultValue = "2048",
             description = "maximum tokens per example (default: ${DEFAULT-VALUE})")
     int maxLength;
 

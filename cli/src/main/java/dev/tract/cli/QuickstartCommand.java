@@ -1,5 +1,6 @@
 package dev.tract.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tract.judge.data.CanonicalJson;
@@ -11,12 +12,16 @@ import dev.tract.workflows.Pipelines;
 import dev.tract.workflows.Values;
 import dev.tract.workflows.spec.PipelineSpec;
 import dev.tract.workflows.spec.SpecParser;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -51,9 +56,13 @@ final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--test", defaultValue = "200", description = "synthetic test examples (default: ${DEFAULT-VALUE})")
     int testN;
 
-    @Option(names = "--steps", defaultValue = "500", description = "optimizer steps per training stage (default: "
+    @Option(names = "--steps", defaultValue = "700", description = "optimizer steps per training stage (default: "
             + "${DEFAULT-VALUE})")
     int steps;
+
+    @Option(names = "--task", defaultValue = "checklist", description = "built-in task: checklist (rules stated in "
+            + "the prompt) or recall (facts to memorise) (default: ${DEFAULT-VALUE})")
+    String task;
 
     @Option(names = "--seed", defaultValue = "0", description = "first seed (default: ${DEFAULT-VALUE})")
     long seed;
@@ -81,12 +90,39 @@ final class QuickstartCommand implements Callable<Integer> {
                 method: %s
                 stage1: {steps: %d, lr: 0.003, batch_size: 16, max_length: 320}
                 stage2: {steps: %d, lr: 0.003, batch_size: 16, max_length: 320}
-                generation: {max_new_tokens: 112}
+                generation: {max_new_tokens: 96}
                 checkpoint: {every_steps: 100, every_seconds: 60}
                 shard_size: 500
                 artifact_root: %s
                 seed: %d
                 """.formatted(method, scoring, preset, seed, train, test, method, steps, steps, runs.toUri(), seed);
+    }
+
+    /** The runs of the comparison, with each judge's predictions on the first evaluation set, read from the store. */
+    static List<Comparison.Run> comparisonRuns(List<String> labels, List<Values.PipelineResult> results)
+            throws IOException {
+        List<Comparison.Run> runs = new ArrayList<>();
+        for (int i = 0; i < labels.size(); i++) {
+            String[] methodSeed = labels.get(i).split("#");
+            Values.EvalOutcome eval = results.get(i).evals().get(0);
+            runs.add(new Comparison.Run(methodSeed[0], methodSeed.length > 1 ? Long.parseLong(methodSeed[1]) : 0,
+                    eval, predictions(eval.predictionsUri())));
+        }
+        return runs;
+    }
+
+    /** id -> {gold, prediction} of a predictions.jsonl in a local artifact folder (prediction NaN when dropped). */
+    static Map<String, double[]> predictions(String uri) throws IOException {
+        Map<String, double[]> out = new LinkedHashMap<>();
+        for (String line : Files.readAllLines(Path.of(URI.create(uri)))) {
+            if (line.isBlank()) {
+                continue;
+            }
+            JsonNode n = Json.MAPPER.readTree(line);
+            out.put(n.get("id").asText(), new double[] {n.get("gold").asDouble(),
+                n.get("prediction").isNull() ? Double.NaN : n.get("prediction").asDouble()});
+        }
+        return out;
     }
 
     @Override
@@ -96,10 +132,11 @@ final class QuickstartCommand implements Callable<Integer> {
         Path root = runs.toAbsolutePath().normalize();
         Path data = root.resolve("quickstart-data");
         Files.createDirectories(data);
-        Path train = data.resolve("train-" + trainN + "-seed1.jsonl");
-        Path test = data.resolve("test-" + testN + "-seed2.jsonl");
-        CanonicalJson.write(train, SyntheticTask.generate(trainN, 1));
-        CanonicalJson.write(test, SyntheticTask.generate(testN, 2));
+        SyntheticTask builtIn = SyntheticTask.named(task);
+        Path train = data.resolve(builtIn.id() + "-train-" + trainN + "-seed1.jsonl");
+        Path test = data.resolve(builtIn.id() + "-test-" + testN + "-seed2.jsonl");
+        CanonicalJson.write(train, builtIn.examples(trainN, 1));
+        CanonicalJson.write(test, builtIn.examples(testN, 2));
         List<String> methods = compare ? COMPARED : List.of("tract");
         List<Values.PipelineResult> results = new ArrayList<>();
         List<String> labels = new ArrayList<>();
@@ -142,7 +179,7 @@ final class QuickstartCommand implements Callable<Integer> {
             pipelines.add(p);
         }
         if (compare || seeds > 1) {
-            summary.set("comparison", Comparison.summarize(labels, results));
+            summary.set("comparison", Comparison.summarize(comparisonRuns(labels, results)));
         }
         Json.MAPPER.writeValue(root.resolve("quickstart-summary.json").toFile(), summary);
         if (json) {

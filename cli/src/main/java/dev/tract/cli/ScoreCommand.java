@@ -1,6 +1,7 @@
 package dev.tract.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tract.judge.JudgeInputException;
 import dev.tract.judge.data.Datasets;
 import dev.tract.judge.data.JudgeExample;
 import dev.tract.judge.generate.GenerationConfig;
@@ -9,6 +10,7 @@ import dev.tract.judge.score.ScoreConfig;
 import dev.tract.judge.score.ScoreMode;
 import dev.tract.judge.score.ScoredExample;
 import dev.tract.judge.score.Scorer;
+import dev.tract.workflows.spec.SpecParser;
 import java.io.BufferedWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -70,6 +72,14 @@ final class ScoreCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ScoreMode m = ScoreMode.named(mode);
         int n = nCot != null ? nCot : (m == ScoreMode.RAIL ? 0 : 1);
+        int budget = modelOptions.maxLength - maxNewTokens - SpecParser.GENERATION_SUFFIX;
+        if (m != ScoreMode.RAIL && n > 0 && budget < SpecParser.MIN_PROMPT_TOKENS) {
+            throw new JudgeInputException("--max-length", "max_length", modelOptions.maxLength + " leaves " + budget
+                    + " tokens for the prompt after --max-new-tokens " + maxNewTokens + " and the "
+                    + SpecParser.GENERATION_SUFFIX + " tokens of the score suffix; use --max-length of at least "
+                    + (maxNewTokens + SpecParser.GENERATION_SUFFIX + SpecParser.MIN_PROMPT_TOKENS)
+                    + " or a smaller --max-new-tokens");
+        }
         GenerationConfig sampling = new GenerationConfig(maxNewTokens, true, temperature, 0, topP, repetitionPenalty,
                 List.of("[RESULT]"), seed, true);
         ScoreConfig config = new ScoreConfig(m, n, sampling, renormalize, batchSize, seed);

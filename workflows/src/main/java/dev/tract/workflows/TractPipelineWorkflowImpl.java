@@ -65,7 +65,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             beginStage("prepare");
             data = call(() -> cpu.prepareData(input));
             stages.add(new StageSummary("prepare", "data", seconds(stageStartMillis), data.seconds(), false, 1, 0, 0,
-                    0, 0, data.trainUri(), null, null, null, 0));
+                    0, 0, data.trainUri(), null, null, null, 0, null));
             List<String> runStages = new ArrayList<>(List.of("stage1"));
             if (method.twoStages()) {
                 runStages.addAll(List.of("cots", "stage2"));
@@ -141,7 +141,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
         stages.add(new StageSummary(name, "train " + objective, seconds(stageStartMillis), out.computeSeconds(),
                 out.cached(), out.attempts(), out.resumes(), out.lostSteps(), out.lostSeconds(),
                 out.resumeWaitSeconds(), out.modelUri(), out.finalLoss(), out.steps(), out.metricsUri(),
-                out.trackingFailures()));
+                out.trackingFailures(), null));
         resumes += out.resumes();
         return out;
     }
@@ -169,10 +169,14 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             }));
         }
         List<ShardOutcome> out = collect(pending);
+        Values.CotQuality quality = Values.CotQuality.NONE;
+        for (ShardOutcome o : out) {
+            quality = quality.plus(o.quality());
+        }
         stages.add(new StageSummary("cots", "generate CoTs", seconds(stageStartMillis),
                 out.stream().mapToDouble(ShardOutcome::computeSeconds).sum(), out.stream().allMatch(
                         ShardOutcome::cached), 1, 0, 0, 0, 0, out.isEmpty() ? null : out.get(0).uri(), null,
-                out.stream().mapToInt(ShardOutcome::count).sum(), null, 0));
+                out.stream().mapToInt(ShardOutcome::count).sum(), null, 0, quality));
         return out;
     }
 
@@ -230,7 +234,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
         }
         stages.add(new StageSummary("eval", "evaluate " + mode, seconds(stageStartMillis), compute, allCached, 1, 0, 0,
                 0, 0,
-                evals.isEmpty() ? null : evals.get(0).predictionsUri(), null, null, null, 0));
+                evals.isEmpty() ? null : evals.get(0).predictionsUri(), null, null, null, 0, null));
     }
 
     private PipelineResult report(CpuActivities cpu, PipelineInput input, PreparedData data) {

@@ -45,22 +45,63 @@ public final class Values {
                                    PipelineSpec.Generation generation, int maxLength, String template, long seed,
                                    String artifactRoot) {}
 
-    public record ShardOutcome(String uri, int shard, int count, double computeSeconds, boolean cached) {}
+    /**
+     * @param quality what the shard's generated feedbacks were like (null when it generated none)
+     */
+    public record ShardOutcome(String uri, int shard, int count, double computeSeconds, boolean cached,
+                               CotQuality quality) {}
+
+    /**
+     * The quality of generated feedbacks (CoTs), counted.
+     *
+     * @param feedbacks feedbacks generated
+     * @param wellFormed those that ended cleanly (end of sequence, a stop string, or "So the overall") rather than
+     *     at the token limit
+     * @param checked those whose truth is known (examples of a built-in task)
+     * @param correct of the checked ones, those whose every item check and count are right
+     * @param promptsCut prompts shortened to leave room for generation
+     */
+    public record CotQuality(int feedbacks, int wellFormed, int checked, int correct, int promptsCut) {
+        public static final CotQuality NONE = new CotQuality(0, 0, 0, 0, 0);
+
+        public CotQuality plus(CotQuality o) {
+            return o == null ? this : new CotQuality(feedbacks + o.feedbacks, wellFormed + o.wellFormed,
+                    checked + o.checked, correct + o.correct, promptsCut + o.promptsCut);
+        }
+
+        /** The share of well-formed feedbacks, or null when none were generated. */
+        public Double wellFormedShare() {
+            return feedbacks == 0 ? null : wellFormed / (double) feedbacks;
+        }
+
+        /** The share of correct feedbacks among the checked ones, or null when none could be checked. */
+        public Double correctShare() {
+            return checked == 0 ? null : correct / (double) checked;
+        }
+    }
 
     /** Joins the prediction shards of one evaluation set and computes its metrics. */
     public record EvalAggregateRequest(String pipelineId, String evalSet, List<String> shardUris, long seed,
                                        String artifactRoot) {}
 
-    /** Metrics of one evaluation set; ci maps a metric to [low, high]. */
+    /**
+     * Metrics of one evaluation set; ci maps a metric to [low, high].
+     *
+     * @param quality the judge's own feedbacks on the set (null when it scored without feedback)
+     */
     public record EvalOutcome(String evalSet, String predictionsUri, String metricsUri, int n, int nDropped,
                               Double pearson, Double spearman, Double kendall, Double rmse,
-                              Map<String, List<Double>> ci, double computeSeconds) {}
+                              Map<String, List<Double>> ci, double computeSeconds, CotQuality quality) {}
 
-    /** What a stage did, for progress and the report. */
+    /**
+     * What a stage did, for progress and the report.
+     *
+     * @param quality for CoT generation, what the generated feedbacks were like; null for other stages
+     */
     public record StageSummary(String name, String kind, double wallSeconds, double computeSeconds, boolean cached,
                                int attempts, int resumes, int lostSteps, double lostSeconds, double resumeWaitSeconds,
                                String outputUri, Double finalLoss, Integer steps, String metricsUri,
-                               int trackingFailures) {}
+                               int trackingFailures, CotQuality quality) {}
 
     /** Asks for the tracking runs of a pipeline: a parent run and a child per stage and per eval set. */
     public record TrackingRequest(String pipelineId, PipelineSpec spec, String specDigest, PreparedData data,

@@ -1,5 +1,7 @@
 package dev.tract.judge.data;
 
+import dev.tract.judge.generate.Generation;
+
 /**
  * The training target: {@code <feedback> So the overall score is <y>}. A feedback that already states a score
  * ("... So the overall score is 4", or a "[RESULT] 4" suffix) is cut before it, so the score appears once, at the
@@ -30,6 +32,14 @@ public final class Targets {
         String cut = cutFeedback(feedback);
         String phrase = "So the overall score is" + (trailingSpace ? " " : "");
         return cut.isEmpty() ? phrase : cut + " " + phrase;
+    }
+
+    /**
+     * Whether a generated feedback ended cleanly: at end of sequence or a stop string, or having written "So the
+     * overall" (after which the text is cut anyway), rather than running into the token limit mid-sentence.
+     */
+    public static boolean wellFormed(Generation g) {
+        return !g.finishReason().equals("length") || g.text().contains(CUT);
     }
 
     /** The whole target text for a score. */

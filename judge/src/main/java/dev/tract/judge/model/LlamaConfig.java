@@ -64,9 +64,17 @@ public record LlamaConfig(
     /** Builds a config for a model made here from scratch. */
     public static LlamaConfig of(int vocabSize, int hiddenSize, int intermediateSize, int layers, int heads,
                                  int kvHeads, int maxPositions, boolean tied, int bos, int eos, int pad) {
+        return of(vocabSize, hiddenSize, intermediateSize, layers, heads, kvHeads, maxPositions, tied, bos, eos, pad,
+                0.02);
+    }
+
+    /** A Llama config; {@code initializerRange} is the standard deviation of the random initial weights. */
+    public static LlamaConfig of(int vocabSize, int hiddenSize, int intermediateSize, int layers, int heads,
+                                 int kvHeads, int maxPositions, boolean tied, int bos, int eos, int pad,
+                                 double initializerRange) {
         return new LlamaConfig("llama", List.of("LlamaForCausalLM"), vocabSize, hiddenSize, intermediateSize,
                 layers, heads, kvHeads, hiddenSize / heads, 1e-5, 10000.0, null, maxPositions, tied, "float32",
-                false, false, null, bos, List.of(eos), pad, 0.02, null);
+                false, false, null, bos, List.of(eos), pad, initializerRange, null);
     }
 
     /** Size of one attention head. */

@@ -16,6 +16,8 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Writes a randomly initialised model directory (HF layout, tokenizer included) for a preset. */
 public final class ModelInit {
@@ -26,7 +28,7 @@ public final class ModelInit {
 
     /**
      * The text the presets' tokenizers are learned from: judge-style English plus prompts and targets of the
-     * built-in synthetic task in both templates.
+     * built-in synthetic tasks in both templates.
      */
     public static String presetCorpus() {
         StringBuilder sb = new StringBuilder();
@@ -36,7 +38,9 @@ public final class ModelInit {
             throw new IllegalStateException("corpus resource missing", e);
         }
         int i = 0;
-        for (JudgeExample e : SyntheticTask.generate(300, 20240601)) {
+        List<JudgeExample> examples = new ArrayList<>(SyntheticTask.CHECKLIST.examples(300, 20240601));
+        examples.addAll(SyntheticTask.RECALL.examples(100, 20240601));
+        for (JudgeExample e : examples) {
             PromptTemplate t = i++ % 4 == 0 ? PromptTemplate.PROMETHEUS : PromptTemplate.COMPACT;
             sb.append('\n').append(t.render(e)).append(Targets.target(e.feedback(), e.goldScore()));
         }

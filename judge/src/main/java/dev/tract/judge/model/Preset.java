@@ -5,12 +5,18 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * Model sizes for judges trained from scratch here. {@code tiny} (125K parameters) is for tests and trains in
- * seconds; {@code mini} (about 1M) learns the synthetic task in minutes on a CPU; {@code small} has about 10M.
+ * Model sizes for judges trained from scratch here. {@code tiny} (about 0.1M parameters) is for tests and trains in
+ * seconds; {@code mini} (about 0.4M) learns the built-in checklist task in two minutes on two CPU cores;
+ * {@code small} has about 10M.
+ *
+ * <p>Weights start from normal(0, 0.8/sqrt(hidden)) rather than transformers' fixed 0.02, which is tuned for widths
+ * in the thousands: at these widths 0.02 leaves attention uniform for hundreds of steps, and a judge trained from
+ * scratch needs attention that finds an item in the response (an induction head) early. Measured on the checklist
+ * task with {@code mini}'s width: copying learned within about 300 steps instead of not at all in 1,500.
  */
 public enum Preset {
     TINY(512, 64, 176, 2, 4, 2, 1024, true),
-    MINI(2048, 128, 352, 4, 4, 2, 2048, true),
+    MINI(2048, 96, 256, 3, 4, 2, 2048, true),
     SMALL(2048, 320, 864, 8, 8, 4, 2048, false);
 
     private final int tokenizerVocab;
@@ -60,6 +66,11 @@ public enum Preset {
     public LlamaConfig config(int vocabSize, int bos, int eos, int pad) {
         int rounded = (vocabSize + 63) / 64 * 64;
         return LlamaConfig.of(rounded, hidden, intermediate, layers, heads, kvHeads, maxPositions, tied, bos, eos,
-                pad);
+                pad, initializerRange());
+    }
+
+    /** The standard deviation of the initial weights: 0.8/sqrt(hidden), rounded to three decimals. */
+    public double initializerRange() {
+        return Math.round(800 / Math.sqrt(hidden)) / 1000.0;
     }
 }

@@ -1,6 +1,7 @@
 package dev.tract.judge.score;
 
 import dev.tract.judge.data.JudgeExample;
+import dev.tract.judge.data.SyntheticTask;
 import dev.tract.judge.data.Targets;
 import dev.tract.judge.generate.Generation;
 import dev.tract.judge.generate.Generator;
@@ -68,14 +69,19 @@ public final class Scorer {
         int n = config.mode() == ScoreMode.RAIL ? 0 : config.nCot();
         int reserve = config.sampling().maxNewTokens() + 32;
         List<long[]> prompts = new ArrayList<>();
-        for (JudgeExample e : batch) {
-            prompts.add(encoder.encodePrompt(e, n == 0 ? 32 : reserve));
+        boolean[] cut = new boolean[batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+            ExampleEncoder.Prompt p = encoder.prompt(batch.get(i), n == 0 ? 32 : reserve);
+            prompts.add(p.ids());
+            cut[i] = p.cut();
         }
         List<List<String>> feedbacks = new ArrayList<>();
+        List<List<Boolean>> wellFormed = new ArrayList<>();
         List<long[]> scoring = new ArrayList<>();
         if (n == 0) {
             for (long[] p : prompts) {
                 feedbacks.add(List.of());
+                wellFormed.add(List.of());
                 scoring.add(concat(p, encoder.scorePrefix("")));
             }
         } else {
@@ -90,12 +96,16 @@ public final class Scorer {
             List<Generation> gens = generator.generateIds(genPrompts, config.sampling(), seeds);
             for (int i = 0; i < batch.size(); i++) {
                 List<String> f = new ArrayList<>();
+                List<Boolean> w = new ArrayList<>();
                 for (int k = 0; k < n; k++) {
-                    String cot = Targets.cutFeedback(gens.get(i * n + k).text());
+                    Generation g = gens.get(i * n + k);
+                    String cot = Targets.cutFeedback(g.text());
                     f.add(cot);
+                    w.add(Targets.wellFormed(g));
                     scoring.add(concat(prompts.get(i), encoder.scorePrefix(cot)));
                 }
                 feedbacks.add(f);
+                wellFormed.add(w);
             }
         }
         float[][] logits = SequenceLogits.lastPosition(model, scoring, tokenizer.padId());
@@ -123,7 +133,10 @@ public final class Scorer {
             List<Double> valid = preds.stream().filter(v -> v != null).toList();
             Double prediction = valid.isEmpty() ? null
                     : valid.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-            out.add(new ScoredExample(e.id(), e.gold(), prediction, preds, feedbacks.get(i), meanP));
+            List<Boolean> correct = SyntheticTask.of(e).isEmpty() ? null
+                    : feedbacks.get(i).stream().map(f -> SyntheticTask.feedbackCorrect(e, f).orElseThrow()).toList();
+            out.add(new ScoredExample(e.id(), e.gold(), prediction, preds, feedbacks.get(i), meanP,
+                    wellFormed.get(i), correct, cut[i]));
         }
         return out;
     }

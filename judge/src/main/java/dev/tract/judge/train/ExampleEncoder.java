@@ -71,16 +71,41 @@ public final class ExampleEncoder {
         }
     }
 
+    /**
+     * A generation or scoring prompt and whether a free-text field had to be cut to fit it.
+     *
+     * @param ids the prompt's token ids
+     * @param cut true when the instruction, response or reference answer was shortened
+     */
+    public record Prompt(long[] ids, boolean cut) {}
+
     /** A scoring prompt: the prompt alone, leaving {@code reserve} tokens for what is generated after it. */
     public long[] encodePrompt(JudgeExample e, int reserve) {
+        return prompt(e, reserve).ids();
+    }
+
+    /**
+     * A generation or scoring prompt, leaving {@code reserve} tokens for what is generated after it, with whether it
+     * had to be cut. A budget too small for the template and the rubric is refused with an error that names the
+     * maximum length and the reserve, since those are what the user sets.
+     */
+    public Prompt prompt(JudgeExample e, int reserve) {
         String[] fields = {e.instruction(), e.response(), e.referenceAnswer(), ""};
         int budget = maxLength - reserve;
+        boolean cut = false;
         while (true) {
             long[] prompt = tokenizer.encode(template.render(with(e, fields)), true);
             if (prompt.length <= budget) {
-                return prompt;
+                return new Prompt(prompt, cut);
+            }
+            if (Arrays.stream(fields).allMatch(String::isEmpty)) {
+                throw new JudgeInputException("record " + e.id(), "max_length", "max length " + maxLength
+                        + " leaves " + budget + " tokens for the prompt after reserving " + reserve + " for generation "
+                        + "(max_new_tokens and the score suffix), and the template with this rubric alone needs "
+                        + prompt.length + "; raise max_length or lower max_new_tokens");
             }
             shorten(e, fields, prompt.length - budget);
+            cut = true;
         }
     }
 

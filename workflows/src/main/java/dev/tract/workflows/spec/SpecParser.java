@@ -33,6 +33,10 @@ public final class SpecParser {
             .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).build();
     private static final List<String> PRESETS = List.of("tiny", "mini", "small");
+    /** Tokens that generation reserves beyond max_new_tokens, for " So the overall score is" and the score. */
+    public static final int GENERATION_SUFFIX = 32;
+    /** The least room a generation prompt must have, in tokens. */
+    public static final int MIN_PROMPT_TOKENS = 64;
 
     private final Path baseDir;
     private final String defaultArtifactRoot;
@@ -130,6 +134,13 @@ public final class SpecParser {
             error("template", "'" + template + "' is not compact or prometheus");
         }
         int heartbeat = integer(n, "heartbeat_timeout_seconds", 60, 5, 3600);
+        Method m = Method.named(method);
+        if (m != null && m.cot()) {
+            generationBudget("stage1.max_length", stage1.maxLength(), generation.maxNewTokens());
+            if (m.twoStages()) {
+                generationBudget("stage2.max_length", stage2.maxLength(), generation.maxNewTokens());
+            }
+        }
         return new PipelineSpec(name, seedModel, trainData, evalSets, method, stage1, stage2, generation, scoring,
                 nCot, checkpoint, shardSize, artifactRoot, queues, seed, template, heartbeat, tracking(n.get("tracking")));
     }
@@ -248,7 +259,7 @@ public final class SpecParser {
         double lambda = number(s, "lambda", 1.0, 0.0, 1000, path);
         int batch = integer(s, "batch_size", 8, 1, 4096, path);
         int accumulation = integer(s, "grad_accumulation", 1, 1, 4096, path);
-        int maxLength = integer(s, "max_length", 512, 16, 1 << 20, path);
+        int maxLength = integer(s, "max_length", 2048, 16, 1 << 20, path);
         double warmup = number(s, "warmup_ratio", 0.1, 0.0, 0.999, path);
         double wd = number(s, "weight_decay", 0.0, 0.0, 0.999, path);
         double clip = number(s, "max_grad_norm", 1.0, 1e-6, 1e6, path);
@@ -283,6 +294,21 @@ public final class SpecParser {
         }
         return new PipelineSpec.Stage(steps, epochs, lr, lambda, batch, accumulation, maxLength, warmup, wd, clip,
                 lora);
+    }
+
+    /**
+     * Generation (CoT self-generation, CoT-RAIL scoring) reserves max_new_tokens plus the score suffix out of the
+     * max length; what is left must hold a prompt. Refused at parse time, naming both fields, rather than later
+     * with every prompt emptied and an error about the rubric.
+     */
+    private void generationBudget(String field, int maxLength, int maxNewTokens) {
+        int budget = maxLength - maxNewTokens - GENERATION_SUFFIX;
+        if (budget < MIN_PROMPT_TOKENS) {
+            error(field, maxLength + " leaves " + budget + " tokens for the prompt after generation.max_new_tokens ("
+                    + maxNewTokens + ") and the " + GENERATION_SUFFIX + " tokens of the score suffix; it must be at "
+                    + "least " + (maxNewTokens + GENERATION_SUFFIX + MIN_PROMPT_TOKENS) + ", or lower "
+                    + "generation.max_new_tokens");
+        }
     }
 
     private PipelineSpec.Generation generation(JsonNode n) {
