@@ -18,6 +18,7 @@ import org.apache.commons.math3.stat.regression.SimpleRegression;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
@@ -189,7 +190,11 @@ final class ReportWriter {
     private static final Color[] PALETTE = {new Color(31, 119, 180), new Color(255, 127, 14),
         new Color(44, 160, 44), new Color(214, 39, 40)};
 
-    /** Each curve raw (faint) and smoothed (solid), in the same colour. */
+    /**
+     * Each curve raw (faint) and smoothed (solid), in the same colour, on a logarithmic loss axis: losses fall by
+     * orders of magnitude, and on a linear axis everything after the first drop is a flat line. Points at or below
+     * zero cannot be drawn there and are left out.
+     */
     static void lossPng(Map<String, List<double[]>> curves, String title, Path out) throws IOException {
         XYSeriesCollection data = new XYSeriesCollection();
         XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, false);
@@ -197,9 +202,9 @@ final class ReportWriter {
         for (Map.Entry<String, List<double[]>> c : curves.entrySet()) {
             Color color = PALETTE[i % PALETTE.length];
             XYSeries raw = new XYSeries(c.getKey());
-            c.getValue().forEach(p -> raw.add(p[0], p[1]));
+            c.getValue().stream().filter(p -> p[1] > 0).forEach(p -> raw.add(p[0], p[1]));
             XYSeries smooth = new XYSeries(c.getKey() + " (smoothed)");
-            smoothed(c.getValue()).forEach(p -> smooth.add(p[0], p[1]));
+            smoothed(c.getValue()).stream().filter(p -> p[1] > 0).forEach(p -> smooth.add(p[0], p[1]));
             r.setSeriesPaint(data.getSeriesCount(), new Color(color.getRed(), color.getGreen(), color.getBlue(), 70));
             r.setSeriesStroke(data.getSeriesCount(), new BasicStroke(1f));
             r.setSeriesVisibleInLegend(data.getSeriesCount(), false);
@@ -211,8 +216,13 @@ final class ReportWriter {
         }
         JFreeChart chart = ChartFactory.createXYLineChart(title, "step", "loss", data, PlotOrientation.VERTICAL,
                 true, false, false);
-        chart.getXYPlot().setRenderer(r);
-        chart.getXYPlot().setBackgroundPaint(Color.WHITE);
+        XYPlot plot = chart.getXYPlot();
+        plot.setRenderer(r);
+        plot.setBackgroundPaint(Color.WHITE);
+        LogAxis loss = new LogAxis("loss (log scale)");
+        loss.setSmallestValue(1e-6);
+        loss.setNumberFormatOverride(new java.text.DecimalFormat("0.####"));
+        plot.setRangeAxis(loss);
         Files.createDirectories(out.toAbsolutePath().getParent());
         ChartUtils.saveChartAsPNG(out.toFile(), chart, 640, 360);
     }

@@ -57,7 +57,9 @@ class BadInputTest {
             {"traversal.yaml", "name: ../../etc\ntrain_data: good.jsonl\neval_sets: [{name: e, data: good.jsonl}]\n"},
             {"unsafe.yaml", "train_data: good.jsonl\neval_sets: [{name: \"a b/ü\", data: good.jsonl}]\n"},
             {"absurd.yaml", "train_data: good.jsonl\neval_sets: [{name: e, data: good.jsonl}]\n"
-                    + "stage1: {lr: -1, batch_size: 0, steps: -5}\n"}}) {
+                    + "stage1: {lr: -1, batch_size: 0, steps: -5}\n"},
+            {"no-room.yaml", "train_data: good.jsonl\neval_sets: [{name: e, data: good.jsonl}]\n"
+                    + "stage1: {max_length: 512}\n"}}) {
             write(s[0], s[1]);
         }
     }
@@ -109,6 +111,12 @@ class BadInputTest {
                         List.of("stage1.lr", "stage1.batch_size", "stage1.steps")),
                 new Case("absurd learning rate for train", List.of("train", "--model", m, "--data",
                         t + "/good.jsonl", "--out", out, "--lr", "7"), List.of("lr")),
+                new Case("max length that leaves no room for the feedback", List.of("score", "--model", m,
+                        "--data", t + "/good.jsonl", "--out", out + "/p.jsonl", "--max-length", "512"),
+                        List.of("--max-length", "--max-new-tokens 1024", "at least 1120")),
+                new Case("spec whose max length leaves no room for generation", List.of("submit",
+                        t + "/no-room.yaml", "--api", "http://localhost:1", "--token", "x"),
+                        List.of("stage1.max_length", "generation.max_new_tokens")),
                 new Case("eval data that does not exist", List.of("score", "--model", m, "--data",
                         t + "/no-such-eval.jsonl", "--out", out + "/p.jsonl"), List.of("no-such-eval.jsonl",
                         "not found")));

@@ -90,9 +90,54 @@ class PipelineTrackingTest {
         JsonNode json = new ObjectMapper().readTree(report.resolve("report.json").toFile());
         assertThat(json.at("/figures/scatter/synthetic/gold").size()).isEqualTo(json.at("/evals/0/n").asInt());
         assertThat(json.at("/figures/loss/stage1/loss/step").size()).isEqualTo(6);
+        assertThat(json.at("/figures/loss/stage1/loss/smoothed").size()).isEqualTo(6);
+
+        // the quality of the judge's own feedbacks: counted from predictions.jsonl here, independently
+        List<JsonNode> predictions = Files.readAllLines(report.resolve("eval/synthetic/predictions.jsonl")).stream()
+                .filter(l -> !l.isBlank()).map(PipelineTrackingTest::json).toList();
+        long feedbacks = predictions.stream().mapToLong(p -> p.get("feedbacks").size()).sum();
+        long correct = predictions.stream().flatMap(p -> java.util.stream.StreamSupport.stream(p.get("correct")
+                .spliterator(), false)).filter(JsonNode::asBoolean).count();
+        long wellFormed = predictions.stream().flatMap(p -> java.util.stream.StreamSupport.stream(
+                p.get("well_formed").spliterator(), false)).filter(JsonNode::asBoolean).count();
+        assertThat(feedbacks).isEqualTo(predictions.size());
+        assertThat(metric(children.get("eval/synthetic"), "eval/synthetic/cot_correct"))
+                .isEqualTo((double) correct / feedbacks);
+        assertThat(metric(children.get("eval/synthetic"), "eval/synthetic/cot_well_formed"))
+                .isEqualTo((double) wellFormed / feedbacks);
+        assertThat(json.at("/evals/0/quality/checked").asLong()).isEqualTo(feedbacks);
+        assertThat(json.at("/evals/0/quality/correct").asLong()).isEqualTo(correct);
+        Values.CotQuality cots = r.stages().stream().filter(x -> x.name().equals("cots")).findFirst().orElseThrow()
+                .quality();
+        assertThat(cots.feedbacks()).isEqualTo(12);
+        assertThat(cots.checked()).isEqualTo(12);
+        assertThat(metric(children.get("cots"), "cots/correct")).isEqualTo(cots.correctShare());
+        assertThat(metric(children.get("cots"), "cots/well_formed")).isEqualTo(cots.wellFormedShare());
+        // beside each of the examples shown, what the judge wrote and what the annotators wrote
+        JsonNode samples = json.at("/figures/samples/synthetic");
+        assertThat(samples.size()).isEqualTo(6);
+        assertThat(samples).allSatisfy(x -> assertThat(x.get("annotated").asText()).matches("a\\) \\d+ > .*"));
+        assertThat(html).contains("What the judge wrote").contains(samples.get(0).get("annotated").asText()
+                .replace(">", "&gt;"));
         System.out.printf("MLflow requests for the pipeline: %d; report.html %d bytes, report.json %d bytes%n",
                 mlflow.requests().size(), Files.size(report.resolve("report.html")),
                 Files.size(report.resolve("report.json")));
+    }
+
+    private static JsonNode json(String line) {
+        try {
+            return new ObjectMapper().readTree(line);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** The one value a run logged for a metric. */
+    private static double metric(FakeMlflowServer.Run run, String key) {
+        List<Double> values = run.metrics.stream().filter(m -> m.get("key").asText().equals(key))
+                .map(m -> m.get("value").asDouble()).toList();
+        assertThat(values).as(key).hasSize(1);
+        return values.get(0);
     }
 
     @Test

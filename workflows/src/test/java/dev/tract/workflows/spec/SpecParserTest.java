@@ -22,6 +22,10 @@ class SpecParserTest {
         assertThat(s.trainData()).isEqualTo("/specs/train.jsonl");
         assertThat(s.evalSets().get(0).data()).isEqualTo("/specs/test.jsonl");
         assertThat(s.generation()).isEqualTo(new PipelineSpec.Generation(1.0, 0.9, 1.03, 1024));
+        // the defaults work together: max_length leaves room for a prompt beside max_new_tokens
+        assertThat(s.stage1().maxLength()).isEqualTo(2048);
+        assertThat(s.stage1().maxLength() - s.generation().maxNewTokens() - SpecParser.GENERATION_SUFFIX)
+                .isGreaterThanOrEqualTo(SpecParser.MIN_PROMPT_TOKENS);
         assertThat(s.stage1().lambda()).isEqualTo(1.0);
         assertThat(s.stage1().lora().rank()).isZero();
         assertThat(s.taskQueues()).isEqualTo(new PipelineSpec.TaskQueues("tract-gpu", "tract-cpu"));
@@ -70,6 +74,32 @@ class SpecParserTest {
                             "shard_size", "stage3");
                     assertThat(e.getMessage()).contains("stage1.lr: must be in").contains("'magic' is not one of");
                 });
+    }
+
+    /**
+     * Generation reserves max_new_tokens out of max_length: a max_length that leaves no room for a prompt is refused
+     * at once, naming both fields, for every stage whose model generates; a method without feedback generates
+     * nothing and is not held to it.
+     */
+    @Test
+    void aMaxLengthThatLeavesNoRoomForThePromptIsRefusedNamingBothFields() {
+        String data = "train_data: t.jsonl\neval_sets: [{name: a, data: a.jsonl}]\n";
+        assertThatThrownBy(() -> SpecParser.parse(data + "stage1: {max_length: 512}\nstage2: {max_length: 1100}\n",
+                BASE, "file:///runs")).isInstanceOf(SpecException.class).satisfies(e -> {
+                    List<SpecException.FieldError> errors = ((SpecException) e).errors();
+                    assertThat(errors).extracting(SpecException.FieldError::field)
+                            .containsExactly("stage1.max_length", "stage2.max_length");
+                    assertThat(errors.get(0).message()).contains("512").contains("generation.max_new_tokens (1024)")
+                            .contains("-544 tokens").contains("at least 1120");
+                    assertThat(errors.get(1).message()).contains("44 tokens for the prompt");
+                });
+        assertThat(SpecParser.parse(data + "stage1: {max_length: 512}\ngeneration: {max_new_tokens: 256}\n", BASE,
+                "file:///runs").stage1().maxLength()).isEqualTo(512);
+        assertThat(SpecParser.parse(data + "method: raft\nstage1: {max_length: 512}\n", BASE, "file:///runs")
+                .method()).isEqualTo("raft");
+        // stage-1 only never generates from stage 2's settings
+        assertThat(SpecParser.parse(data + "method: stage1-only\nstage2: {max_length: 512}\n", BASE,
+                "file:///runs").method()).isEqualTo("stage1-only");
     }
 
     @Test
