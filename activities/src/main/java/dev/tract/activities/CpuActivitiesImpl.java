@@ -408,7 +408,7 @@ public class CpuActivitiesImpl implements CpuActivities {
 
     /** {@code <prefix>well_formed}, {@code correct} and {@code prompts_cut} of a stage that generated feedbacks. */
     private static void logQuality(SafeTracker tracker, String runId, Values.CotQuality q, String prefix) {
-        if (runId == null || q == null) {
+        if (runId == null || q == null || q.feedbacks() == 0) {
             return;
         }
         if (q.wellFormedShare() != null) {

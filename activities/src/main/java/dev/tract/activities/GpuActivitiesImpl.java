@@ -437,13 +437,12 @@ public class GpuActivitiesImpl implements GpuActivities {
                         done -> out.progress());
             }
             StringBuilder sb = new StringBuilder();
-            Values.CotQuality quality = Values.CotQuality.NONE;
             for (ScoredExample s : scored) {
                 sb.append(JSON.writeValueAsString(s.toJson())).append('\n');
-                quality = quality.plus(CotQualities.of(s));
             }
             Files.writeString(out.file(), sb, StandardCharsets.UTF_8);
-            return new ShardResult(scored.size(), quality);
+            // the quality of the feedbacks is counted once, from the joined predictions (aggregateEval)
+            return new ShardResult(scored.size(), null);
         }));
     }
 

@@ -30,7 +30,7 @@ final class Comparison {
             new Claim("b", "RAFT beats CE without CoT", List.of("raft"), List.of("ce-score")),
             new Claim("c", "CoT methods beat no-CoT methods", List.of("tract", "stage1-only", "ce-cot",
                     "ce-both-stages"), List.of("raft", "ce-score")),
-            new Claim("d", "TRACT at least matches stage 1 only", List.of("tract"), List.of("stage1-only")),
+            new Claim("d", "TRACT beats stage 1 only", List.of("tract"), List.of("stage1-only")),
             new Claim("e", "TRACT beats CE with CoT", List.of("tract"), List.of("ce-cot")));
 
     /**
@@ -82,6 +82,9 @@ final class Comparison {
             }
             if (!Double.isNaN(d.low())) {
                 o.put("ci_low", d.low()).put("ci_high", d.high());
+            }
+            if (d.undefined() > 0) {
+                o.put("resamples_undefined", d.undefined());
             }
             o.put("shown", d.shown());
         }

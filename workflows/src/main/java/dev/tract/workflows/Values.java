@@ -87,7 +87,8 @@ public final class Values {
     /**
      * Metrics of one evaluation set; ci maps a metric to [low, high].
      *
-     * @param quality the judge's own feedbacks on the set (null when it scored without feedback)
+     * @param quality the judge's own feedbacks on the set (no feedbacks when it scored without any) and the prompts
+     *     cut; null in outcomes written before it was counted
      */
     public record EvalOutcome(String evalSet, String predictionsUri, String metricsUri, int n, int nDropped,
                               Double pearson, Double spearman, Double kendall, Double rmse,

@@ -57,7 +57,7 @@ public enum SyntheticTask {
     /** The task an example was made by, recognised from its id ({@code <task>-<seed>-<index>}). */
     public static Optional<SyntheticTask> of(JudgeExample e) {
         for (SyntheticTask t : values()) {
-            if (e.id().matches(t.id + "-\\d+-\\d{5,}") && !e.feedbacks().isEmpty()) {
+            if (e.id().matches(t.id + "-(-?\\d+)-\\d{5,}") && !e.feedbacks().isEmpty()) {
                 return Optional.of(t);
             }
         }

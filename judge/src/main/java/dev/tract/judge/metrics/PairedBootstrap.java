@@ -30,8 +30,10 @@ public final class PairedBootstrap {
      * @param high 97.5th percentile
      * @param seeds seeds where every judge of both groups has a defined correlation
      * @param n examples per seed used, summed over those seeds
+     * @param undefined resamples left out because a judge's correlation was undefined on them (a resample where
+     *     it predicted one score for every example); the interval is over the others
      */
-    public record Difference(double difference, double low, double high, int seeds, int n) {
+    public record Difference(double difference, double low, double high, int seeds, int n, int undefined) {
         /** The interval lies entirely above zero. */
         public boolean shown() {
             return low > 0;
@@ -55,7 +57,7 @@ public final class PairedBootstrap {
             }
         }
         if (golds.isEmpty()) {
-            return new Difference(Double.NaN, Double.NaN, Double.NaN, 0, 0);
+            return new Difference(Double.NaN, Double.NaN, Double.NaN, 0, 0, 0);
         }
         double point = 0;
         int n = 0;
@@ -83,11 +85,12 @@ public final class PairedBootstrap {
             }
         }
         if (count == 0) {
-            return new Difference(point, Double.NaN, Double.NaN, golds.size(), n);
+            return new Difference(point, Double.NaN, Double.NaN, golds.size(), n, resamples);
         }
         double[] v = Arrays.copyOf(samples, count);
         Percentile pct = new Percentile();
-        return new Difference(point, pct.evaluate(v, 2.5), pct.evaluate(v, 97.5), golds.size(), n);
+        return new Difference(point, pct.evaluate(v, 2.5), pct.evaluate(v, 97.5), golds.size(), n,
+                resamples - count);
     }
 
     /** Mean Pearson of group A minus mean Pearson of group B; NaN when any of them is undefined. */
