@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * with CoT-RAIL. A broken loss (the wrong token shift, the score token in the cross-entropy, no RAFT term), a score
  * read at the wrong position, or a sampler that draws from the wrong distribution leaves the feedback wrong or the
  * score unread, and the correlation near zero. CPU training is deterministic for a seed, so the thresholds sit just
- * under what the run reaches.
+ * under what the run reaches (Pearson 0.856, RMSE 0.764, 56/100 feedbacks right on a 2-core x86 machine).
  */
 class LearningTest {
     static final int STEPS = 400;
@@ -70,9 +70,9 @@ class LearningTest {
                     + "%d/%d, well-formed %d/%d%n", STEPS, trainSeconds, r.pearson(), r.rmse(), correct,
                     scored.size(), wellFormed, scored.size());
             assertThat(wellFormed).as("feedbacks that end cleanly").isEqualTo(scored.size());
-            assertThat(correct).as("feedbacks whose every check and count are right").isGreaterThanOrEqualTo(40);
-            assertThat(r.pearson()).as("CoT-RAIL Pearson on held-out examples").isGreaterThan(0.8);
-            assertThat(r.rmse()).isLessThan(0.8);
+            assertThat(correct).as("feedbacks whose every check and count are right").isGreaterThanOrEqualTo(48);
+            assertThat(r.pearson()).as("CoT-RAIL Pearson on held-out examples").isGreaterThan(0.83);
+            assertThat(r.rmse()).isLessThan(0.85);
         }
     }
 }
