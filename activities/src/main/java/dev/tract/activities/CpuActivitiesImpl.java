@@ -59,7 +59,7 @@ public class CpuActivitiesImpl implements CpuActivities {
 
     @Override
     public Values.PreparedData prepareData(Values.PipelineInput input) {
-        return Failures.run(() -> prepare(input));
+        return Failures.heartbeating(() -> prepare(input));
     }
 
     private Values.PreparedData prepare(Values.PipelineInput input) throws Exception {
@@ -168,7 +168,7 @@ public class CpuActivitiesImpl implements CpuActivities {
 
     @Override
     public Values.EvalOutcome aggregateEval(Values.EvalAggregateRequest req) {
-        return Failures.run(() -> {
+        return Failures.heartbeating(() -> {
             long start = System.nanoTime();
             try (ArtifactStore store = ArtifactStores.open(req.artifactRoot())) {
                 StringBuilder all = new StringBuilder();
@@ -209,7 +209,7 @@ public class CpuActivitiesImpl implements CpuActivities {
 
     @Override
     public Values.TrackingRuns startTracking(Values.TrackingRequest req) {
-        return Failures.run(() -> {
+        return Failures.heartbeating(() -> {
             try (ArtifactStore store = ArtifactStores.open(req.spec().artifactRoot());
                  SafeTracker tracker = Trackers.open(req.spec().tracking(), req.pipelineId(), store)) {
                 Map<String, String> tags = new LinkedHashMap<>();
@@ -247,7 +247,7 @@ public class CpuActivitiesImpl implements CpuActivities {
 
     @Override
     public Values.PipelineResult report(Values.ReportRequest req) {
-        return Failures.run(() -> {
+        return Failures.heartbeating(() -> {
             try (ArtifactStore store = ArtifactStores.open(req.spec().artifactRoot());
                  SafeTracker tracker = Trackers.open(req.spec().tracking(), req.pipelineId(), store)) {
                 Values.TrackingRuns runs = req.tracking() != null ? req.tracking()

@@ -2,14 +2,29 @@ package dev.tract.activities;
 
 import dev.tract.judge.JudgeInputException;
 import dev.tract.workflows.TractPipelineWorkflowImpl;
+import dev.tract.workflows.spec.PipelineSpec;
+import io.temporal.activity.Activity;
 import io.temporal.failure.ApplicationFailure;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** Maps what an activity throws to Temporal failures: bad input is never retried, the rest is. */
 final class Failures {
     private Failures() {}
+
+    /**
+     * Runs an activity's body heartbeating every few seconds from its first second, so that a worker that dies is
+     * noticed after the heartbeat timeout rather than the start-to-close timeout.
+     */
+    static <T> T heartbeating(Callable<T> body) {
+        try (Heartbeats beats = new Heartbeats(Activity.getExecutionContext(),
+                Duration.ofSeconds(PipelineSpec.HEARTBEAT_INTERVAL_SECONDS), new AtomicBoolean(), null)) {
+            return run(body);
+        }
+    }
 
     static <T> T run(Callable<T> body) {
         try {

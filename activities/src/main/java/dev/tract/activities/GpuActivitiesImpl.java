@@ -88,6 +88,25 @@ public class GpuActivitiesImpl implements GpuActivities {
         return Failures.run(() -> doTrain(req));
     }
 
+    /** Failure type of an attempt given up because no training step completed within the stall bound. */
+    static final String STALLED = "Stalled";
+    /** Steps measured before the stall watchdog starts (the first steps warm up). */
+    static final int WATCH_AFTER_STEPS = 3;
+
+    /**
+     * How long a training attempt may go without completing a step: 20 times the mean step time measured so far,
+     * and at least {@code TRACT_STALL_MIN_SECONDS} (600 s by default; the JVM property {@code tract.stallMinSeconds}
+     * overrides it), which also covers writing a checkpoint to local disk.
+     */
+    static Duration stallBound(double meanStepSeconds) {
+        String min = System.getProperty("tract.stallMinSeconds", System.getenv().getOrDefault(
+                "TRACT_STALL_MIN_SECONDS", "600"));
+        double seconds = Math.max(Double.parseDouble(min), 20 * meanStepSeconds);
+        return Duration.ofMillis((long) (seconds * 1000));
+    }
+
+    private static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(PipelineSpec.HEARTBEAT_INTERVAL_SECONDS);
+
     /** A worker that is shutting down takes no new work: the task goes back at once to another worker. */
     private void refuseIfShuttingDown() {
         if (env.shuttingDown().get()) {
@@ -99,7 +118,13 @@ public class GpuActivitiesImpl implements GpuActivities {
         refuseIfShuttingDown();
         ActivityExecutionContext ctx = Activity.getExecutionContext();
         int attempt = ctx.getInfo().getAttempt();
-        try (ArtifactStore store = ArtifactStores.open(req.artifactRoot())) {
+        TrainHeartbeat previous = ctx.getHeartbeatDetails(TrainHeartbeat.class).orElse(null);
+        TrainHeartbeat initial = previous != null ? previous
+                : new TrainHeartbeat(0, null, 0, System.currentTimeMillis());
+        AtomicBoolean stop = new AtomicBoolean();
+        // heartbeats from the first second: fetching the checkpoint, the model and the data can take minutes
+        try (Heartbeats beats = new Heartbeats(ctx, HEARTBEAT_INTERVAL, stop, initial);
+             ArtifactStore store = ArtifactStores.open(req.artifactRoot())) {
             String base = "stages/train/" + req.cacheKey();
             Optional<String> done = store.getString(base + "/" + SUCCESS);
             if (done.isPresent()) {
@@ -112,7 +137,6 @@ public class GpuActivitiesImpl implements GpuActivities {
                     .substring(0, 8) + "-" + req.cacheKey());
             Path checkpoints = local.resolve("checkpoints");
             Files.createDirectories(checkpoints);
-            TrainHeartbeat previous = ctx.getHeartbeatDetails(TrainHeartbeat.class).orElse(null);
             fetchNewestCheckpoint(store, base, checkpoints, previous);
 
             Path modelDir = materializer.directory(req.modelUri(), store);
@@ -128,15 +152,12 @@ public class GpuActivitiesImpl implements GpuActivities {
                     h.gradAccumulation(), h.maxLength(), h.warmupRatio(), h.weightDecay(), h.maxGradNorm(), false,
                     lora, req.seed(), req.checkpoint().everySteps(), req.checkpoint().everySeconds(), 2,
                     PromptTemplate.named(req.template()));
-            AtomicBoolean stop = new AtomicBoolean();
             AtomicInteger resumedFrom = new AtomicInteger();
             AtomicInteger lost = new AtomicInteger();
-            TrainHeartbeat initial = previous != null ? previous
-                    : new TrainHeartbeat(0, null, 0, System.currentTimeMillis());
             double[] stepSeconds = {0, 0};
+            Duration[] stallBound = {null};
             StepLog stepLog = StepLog.resume(store, base + "/metrics.jsonl");
             try (Loaded m = Loaded.of(modelDir, env.device(), req.template(), h.maxLength());
-                 Heartbeats beats = new Heartbeats(ctx, Duration.ofSeconds(5), stop, initial);
                  SafeTracker tracker = Trackers.open(req.tracking(), req.pipelineId(), store)) {
                 String runId = req.runId();
                 long logged = tracker.lastStep(runId, "train/loss").orElse(0);
@@ -181,6 +202,11 @@ public class GpuActivitiesImpl implements GpuActivities {
                         }
                         stepSeconds[0] += s.seconds();
                         stepSeconds[1]++;
+                        beats.progressed();
+                        if (stepSeconds[1] == WATCH_AFTER_STEPS) {
+                            stallBound[0] = stallBound(stepSeconds[0] / stepSeconds[1]);
+                            beats.watch(stallBound[0]);
+                        }
                         current[0] = new TrainHeartbeat(current[0].step(), current[0].checkpointUri(), s.step(),
                                 System.currentTimeMillis());
                         beats.details(current[0]);
@@ -197,6 +223,8 @@ public class GpuActivitiesImpl implements GpuActivities {
 
                     @Override
                     public void onCheckpoint(int step, Path dir) {
+                        // an upload retries for up to TRACT_UPLOAD_RETRY_SECONDS while the store is away
+                        beats.unwatch();
                         String uri = uploadCheckpoint(store, base, dir, beats,
                                 () -> env.faults().duringCheckpointUpload(req.stage(), attempt, step));
                         stepLog.save(step);
@@ -204,6 +232,9 @@ public class GpuActivitiesImpl implements GpuActivities {
                         current[0] = new TrainHeartbeat(step, uri, step, System.currentTimeMillis());
                         beats.details(current[0]);
                         beats.beat();
+                        if (stallBound[0] != null) {
+                            beats.watch(stallBound[0]);
+                        }
                     }
                 });
                 TrainResult result = trainer.run(checkpoints, true, stop::get);
@@ -212,9 +243,14 @@ public class GpuActivitiesImpl implements GpuActivities {
                         .map(l -> new Ledger(attempt, l.resumes(), l.lostSteps(), l.lostSteps() * perStep,
                                 l.resumeWaitSeconds())).orElse(new Ledger(attempt, 0, 0, 0, 0));
                 store.putString(base + "/ledger.json", JSON.writeValueAsString(updated));
+                beats.unwatch();
                 if (result.stopped()) {
                     if (beats.cancellation() != null) {
                         throw beats.cancellation();
+                    }
+                    if (beats.stalled()) {
+                        throw ApplicationFailure.newFailure("stage " + req.stage() + ": a training step took longer "
+                                + "than " + stallBound[0].toSeconds() + " s; the attempt was given up", STALLED);
                     }
                     throw ApplicationFailure.newFailure("worker shutting down: stage " + req.stage()
                             + " checkpointed at step " + result.steps(), WORKER_SHUTDOWN);
@@ -306,8 +342,8 @@ public class GpuActivitiesImpl implements GpuActivities {
         try {
             List<String> names = store.list(base + "/checkpoints").stream()
                     .map(k -> k.substring(base.length() + "/checkpoints/".length()))
-                    .filter(k -> k.startsWith("step-") && k.contains("/")).map(k -> k.substring(0, k.indexOf('/')))
-                    .distinct().sorted().toList();
+                    .filter(k -> k.contains("/")).map(k -> k.substring(0, k.indexOf('/')))
+                    .filter(Checkpointer::isName).distinct().sorted(Checkpointer.BY_STEP).toList();
             for (int i = 0; i < names.size() - 2; i++) {
                 store.deletePrefix(base + "/checkpoints/" + names.get(i));
             }
@@ -330,9 +366,10 @@ public class GpuActivitiesImpl implements GpuActivities {
         }
         // the newer of the heartbeat's and LATEST first, then any older one (a corrupt newest falls back)
         store.list(base + "/checkpoints").stream().map(k -> k.substring(base.length() + "/checkpoints/".length()))
-                .filter(k -> k.startsWith("step-") && k.contains("/")).map(k -> k.substring(0, k.indexOf('/')))
+                .filter(k -> k.contains("/")).map(k -> k.substring(0, k.indexOf('/'))).filter(Checkpointer::isName)
                 .forEach(candidates::add);
-        List<String> ordered = candidates.stream().distinct().sorted(java.util.Comparator.reverseOrder()).toList();
+        List<String> ordered = candidates.stream().filter(Checkpointer::isName).distinct()
+                .sorted(Checkpointer.BY_STEP.reversed()).toList();
         for (String name : ordered) {
             Path target = local.resolve(name);
             try {
@@ -472,7 +509,8 @@ public class GpuActivitiesImpl implements GpuActivities {
             throws Exception {
         refuseIfShuttingDown();
         ActivityExecutionContext ctx = Activity.getExecutionContext();
-        try (ArtifactStore store = ArtifactStores.open(root)) {
+        try (Heartbeats beats = new Heartbeats(ctx, HEARTBEAT_INTERVAL, new AtomicBoolean(), shard);
+             ArtifactStore store = ArtifactStores.open(root)) {
             String base = "stages/" + kind + "/" + key;
             String file = base + "/" + (kind.equals("cots") ? "cots.jsonl" : "predictions.jsonl");
             Optional<String> done = store.getString(base + "/" + SUCCESS);
@@ -485,10 +523,7 @@ public class GpuActivitiesImpl implements GpuActivities {
             long start = System.nanoTime();
             Path local = env.workDir().resolve(kind).resolve(key + ".jsonl");
             Files.createDirectories(local.getParent());
-            ShardResult result;
-            try (Heartbeats beats = new Heartbeats(ctx, Duration.ofSeconds(5), new AtomicBoolean(), shard)) {
-                result = body.run(store, new ShardOutput(local, beats, env.shuttingDown()));
-            }
+            ShardResult result = body.run(store, new ShardOutput(local, beats, env.shuttingDown()));
             double seconds = (System.nanoTime() - start) / 1e9;
             store.putFile(file, local);
             ObjectNode marker = JSON.createObjectNode().put("count", result.count()).put("seconds", seconds);

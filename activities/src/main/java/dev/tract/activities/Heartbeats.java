@@ -21,6 +21,10 @@ final class Heartbeats implements AutoCloseable {
     private final AtomicBoolean stop;
     private final Thread thread;
     private volatile boolean running = true;
+    private volatile long lastProgressNanos = System.nanoTime();
+    /** 0 while not watching; otherwise the longest time without progress before the attempt is given up. */
+    private volatile long stallBoundNanos;
+    private volatile boolean stalled;
 
     Heartbeats(ActivityExecutionContext context, Duration every, AtomicBoolean stop, Object initial) {
         this.context = context;
@@ -33,6 +37,7 @@ final class Heartbeats implements AutoCloseable {
 
     private void loop(Duration every) {
         while (running) {
+            checkStall();
             beat();
             try {
                 Thread.sleep(every.toMillis());
@@ -42,9 +47,48 @@ final class Heartbeats implements AutoCloseable {
         }
     }
 
+    /**
+     * A heartbeat proves that the process lives, not that work moves: once watching, when no progress is marked
+     * within the bound the heartbeats stop, so that Temporal times the attempt out after the heartbeat timeout and
+     * retries it (on any worker), resuming from the newest checkpoint. The stop flag is set too, so that a step
+     * that returns after all ends the attempt at the next step.
+     */
+    private void checkStall() {
+        long bound = stallBoundNanos;
+        if (bound == 0 || stalled || System.nanoTime() - lastProgressNanos <= bound) {
+            return;
+        }
+        stalled = true;
+        stop.set(true);
+        LOG.error("activity {}: no progress in {} s (the bound from the measured step time); heartbeats stop so that "
+                + "the attempt times out and is retried from the newest checkpoint", context.getInfo().getActivityId(),
+                String.format("%.0f", (System.nanoTime() - lastProgressNanos) / 1e9));
+    }
+
+    /** Marks progress (a step completed). */
+    void progressed() {
+        lastProgressNanos = System.nanoTime();
+    }
+
+    /** From now on, gives the attempt up when no progress is marked within {@code bound}. */
+    void watch(Duration bound) {
+        progressed();
+        stallBoundNanos = Math.max(1, bound.toNanos());
+    }
+
+    /** Stops watching (during work with no steps, such as a checkpoint upload that retries for minutes). */
+    void unwatch() {
+        stallBoundNanos = 0;
+    }
+
+    /** Whether the attempt was given up for want of progress. */
+    boolean stalled() {
+        return stalled;
+    }
+
     /** Heartbeats now with the newest details. */
     synchronized void beat() {
-        if (cancellation.get() != null) {
+        if (cancellation.get() != null || stalled) {
             return;
         }
         try {

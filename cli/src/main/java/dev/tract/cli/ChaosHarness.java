@@ -72,7 +72,7 @@ final class ChaosHarness implements AutoCloseable {
                 generation: {max_new_tokens: 24}
                 checkpoint: {every_steps: 4}
                 shard_size: 8
-                heartbeat_timeout_seconds: 5
+                heartbeat_timeout_seconds: 10
                 artifact_root: %s
                 """.formatted(runs) + extra, dir, dir.resolve(runs).toUri().toString());
     }

@@ -22,6 +22,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -35,9 +37,15 @@ class PipelineWorkflowTest {
     final List<String> steps = Collections.synchronizedList(new ArrayList<>());
 
     void start(ActivityEnvironment.Faults faults) {
+        start(faults, 1);
+    }
+
+    void start(ActivityEnvironment.Faults faults, int concurrentActivities) {
         env = TestWorkflowEnvironment.newInstance();
         client = env.getWorkflowClient();
-        WorkerConfig config = WorkerConfig.defaults("test").withWorkDir(tmp.resolve("work"));
+        WorkerConfig d = WorkerConfig.defaults("test").withWorkDir(tmp.resolve("work"));
+        WorkerConfig config = new WorkerConfig(d.temporalAddress(), d.namespace(), d.taskQueues(),
+                concurrentActivities, d.workDir(), d.device(), d.generationBatch(), d.shutdownGrace());
         ActivityEnvironment activities = new ActivityEnvironment(client, config.workDir(), "cpu", new AtomicBoolean(),
                 8, (stage, attempt, step) -> {
                     steps.add(stage + "#" + attempt + ":" + step);
@@ -103,6 +111,44 @@ class PipelineWorkflowTest {
         assertThat(s1.attempts()).isEqualTo(2);
         assertThat(s1.resumes()).isEqualTo(1);
         assertThat(s1.lostSteps()).isEqualTo(1);
+    }
+
+    /**
+     * A step that never returns (a stuck collective, a wedged driver) keeps the JVM and its heartbeat thread alive;
+     * the watchdog stops the heartbeats once no step completes within the bound, the attempt times out and the
+     * retry resumes from the newest checkpoint.
+     */
+    @Test
+    void aHungStepIsDetectedAndTheStageResumesInANewAttempt() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        System.setProperty("tract.stallMinSeconds", "1");
+        try {
+            // two slots: the hung attempt keeps one, as it would keep a GPU, and the retry takes the other
+            start((stage, attempt, step) -> {
+                if (stage.equals("stage1") && attempt == 1 && step == 5) {
+                    try {
+                        release.await(120, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    throw new IllegalStateException("the hung step was released after the test");
+                }
+            }, 2);
+            PipelineSpec spec = PipelineFixture.spec(tmp, "stage1-only", 16, 8, "heartbeat_timeout_seconds: 10\n");
+            long start = System.nanoTime();
+            Values.PipelineResult r = run(spec, "hung");
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertThat(r.state()).isEqualTo("COMPLETED");
+            List<String> stage1 = steps.stream().filter(s -> s.startsWith("stage1")).toList();
+            assertThat(stage1).startsWith("stage1#1:1", "stage1#1:2", "stage1#1:3", "stage1#1:4", "stage1#1:5")
+                    .contains("stage1#2:5", "stage1#2:8").doesNotContain("stage1#1:6");
+            assertThat(r.stages().get(1).attempts()).isEqualTo(2);
+            assertThat(seconds).as("given up after the stall bound and the heartbeat timeout, not the 7-day "
+                    + "start-to-close timeout").isLessThan(100);
+        } finally {
+            System.clearProperty("tract.stallMinSeconds");
+            release.countDown();
+        }
     }
 
     @Test

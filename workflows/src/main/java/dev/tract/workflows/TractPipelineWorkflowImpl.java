@@ -258,6 +258,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
     private static ActivityOptions cpuOptions(PipelineSpec spec) {
         return ActivityOptions.newBuilder().setTaskQueue(spec.taskQueues().cpu())
                 .setStartToCloseTimeout(Duration.ofHours(2))
+                .setHeartbeatTimeout(Duration.ofSeconds(spec.heartbeatTimeoutSeconds()))
                 .setRetryOptions(RetryOptions.newBuilder().setInitialInterval(Duration.ofSeconds(1))
                         .setBackoffCoefficient(2).setMaximumInterval(Duration.ofMinutes(1)).setMaximumAttempts(10)
                         .setDoNotRetry(BAD_INPUT).build())

@@ -58,9 +58,23 @@ public final class Checkpointer {
         return root;
     }
 
+    /** {@code step-000200}: six digits at least, more past step 999,999; order names with {@link #BY_STEP}. */
     public static String name(int step) {
         return String.format("step-%06d", step);
     }
+
+    private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("step-(\\d{6,})");
+
+    /** Whether a folder name is a checkpoint's name. */
+    public static boolean isName(String name) {
+        return NAME.matcher(name).matches();
+    }
+
+    /** Checkpoint names in the order of their steps (a name with seven digits comes after one with six). */
+    public static final Comparator<String> BY_STEP = Comparator.comparingLong((String n) -> {
+        java.util.regex.Matcher m = NAME.matcher(n);
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
+    }).thenComparing(Comparator.naturalOrder());
 
     /** Writes a complete checkpoint, points LATEST at it and removes checkpoints beyond the newest {@code keep}. */
     public Path save(TrainerState state, Map<String, NDArray> params, Map<String, NDArray> optimizer)
@@ -122,8 +136,8 @@ public final class Checkpointer {
             return List.of();
         }
         try (Stream<Path> s = Files.list(root)) {
-            return s.filter(p -> p.getFileName().toString().matches("step-\\d{6}") && Files.isDirectory(p))
-                    .sorted(Comparator.comparing((Path p) -> p.getFileName().toString()).reversed()).toList();
+            return s.filter(p -> isName(p.getFileName().toString()) && Files.isDirectory(p))
+                    .sorted(Comparator.comparing((Path p) -> p.getFileName().toString(), BY_STEP).reversed()).toList();
         }
     }
 

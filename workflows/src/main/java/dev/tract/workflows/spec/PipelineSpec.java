@@ -18,6 +18,8 @@ public record PipelineSpec(String name, SeedModel seedModel, String trainData, L
                            int nCot, Checkpointing checkpoint, int shardSize, String artifactRoot,
                            TaskQueues taskQueues, long seed, String template, int heartbeatTimeoutSeconds,
                            Tracking tracking) {
+    /** Long activities heartbeat this often; a heartbeat timeout must be at least twice as long. */
+    public static final int HEARTBEAT_INTERVAL_SECONDS = 5;
 
     /** A preset made from scratch, or an existing model directory (path) or URI. */
     public record SeedModel(String preset, String path, String uri, long initSeed) {

@@ -133,7 +133,12 @@ public final class SpecParser {
         if (!template.equals("compact") && !template.equals("prometheus")) {
             error("template", "'" + template + "' is not compact or prometheus");
         }
-        int heartbeat = integer(n, "heartbeat_timeout_seconds", 60, 5, 3600);
+        int heartbeat = integer(n, "heartbeat_timeout_seconds", 60, 1, 3600);
+        if (heartbeat < 2 * PipelineSpec.HEARTBEAT_INTERVAL_SECONDS) {
+            error("heartbeat_timeout_seconds", "must be at least " + 2 * PipelineSpec.HEARTBEAT_INTERVAL_SECONDS
+                    + " (twice the " + PipelineSpec.HEARTBEAT_INTERVAL_SECONDS + " s heartbeat interval, so that one "
+                    + "late heartbeat is not a timeout), got " + heartbeat);
+        }
         Method m = Method.named(method);
         if (m != null && m.cot()) {
             generationBudget("stage1.max_length", stage1.maxLength(), generation.maxNewTokens());
