@@ -33,6 +33,7 @@ import dev.tract.judge.train.TrainResult;
 import dev.tract.judge.train.Trainer;
 import dev.tract.workflows.GpuActivities;
 import dev.tract.workflows.Values;
+import dev.tract.workflows.Values.TrainHeartbeat;
 import dev.tract.workflows.spec.PipelineSpec;
 import io.temporal.activity.Activity;
 import io.temporal.activity.ActivityExecutionContext;
@@ -74,7 +75,6 @@ public class GpuActivitiesImpl implements GpuActivities {
     }
 
     /** The progress of one attempt, carried in heartbeats. {@code trainedStep} is the newest step done. */
-    public record TrainHeartbeat(int step, String checkpointUri, int trainedStep, long timestampMillis) {}
 
     /**
      * The goodput ledger of a stage across attempts, kept beside its checkpoints: resumes, steps trained again
@@ -120,7 +120,7 @@ public class GpuActivitiesImpl implements GpuActivities {
         int attempt = ctx.getInfo().getAttempt();
         TrainHeartbeat previous = ctx.getHeartbeatDetails(TrainHeartbeat.class).orElse(null);
         TrainHeartbeat initial = previous != null ? previous
-                : new TrainHeartbeat(0, null, 0, System.currentTimeMillis());
+                : new TrainHeartbeat(0, null, 0, System.currentTimeMillis(), req.stage(), 0, null, 0, attempt);
         AtomicBoolean stop = new AtomicBoolean();
         // heartbeats from the first second: fetching the checkpoint, the model and the data can take minutes
         try (Heartbeats beats = new Heartbeats(ctx, HEARTBEAT_INTERVAL, stop, initial);
@@ -152,7 +152,6 @@ public class GpuActivitiesImpl implements GpuActivities {
                     h.gradAccumulation(), h.maxLength(), h.warmupRatio(), h.weightDecay(), h.maxGradNorm(), false,
                     lora, req.seed(), req.checkpoint().everySteps(), req.checkpoint().everySeconds(), 2,
                     PromptTemplate.named(req.template()));
-            AtomicInteger resumedFrom = new AtomicInteger();
             AtomicInteger lost = new AtomicInteger();
             double[] stepSeconds = {0, 0};
             Duration[] stallBound = {null};
@@ -164,12 +163,10 @@ public class GpuActivitiesImpl implements GpuActivities {
                 tracker.setTags(runId, Map.of("temporal.attempt", String.valueOf(attempt), "tract.stage",
                         req.stage(), "tract.objective", req.objective(), "data.digest", req.dataDigest()));
                 List<EncodedExample> encoded = Trainer.encode(examples, m.encoder(), objective);
-                ProgressSignals signals = new ProgressSignals(env.client(), ctx.getInfo().getWorkflowId());
                 TrainHeartbeat[] current = {initial};
                 Trainer trainer = new Trainer(m.model(), m.tokenizer(), m.encoder(), cfg, encoded, new TrainListener() {
                     @Override
                     public void onResume(int step, Path checkpoint) {
-                        resumedFrom.set(step);
                         if (previous != null) {
                             lost.set(Math.max(0, previous.trainedStep() - step));
                         }
@@ -208,13 +205,10 @@ public class GpuActivitiesImpl implements GpuActivities {
                             beats.watch(stallBound[0]);
                         }
                         current[0] = new TrainHeartbeat(current[0].step(), current[0].checkpointUri(), s.step(),
-                                System.currentTimeMillis());
+                                System.currentTimeMillis(), req.stage(), s.totalSteps(),
+                                Double.isFinite(s.loss()) ? s.loss() : null, stepSeconds[0] / stepSeconds[1], attempt);
                         beats.details(current[0]);
                         beats.beat();
-                        if (!env.shuttingDown().get()) {
-                            signals.send(new Values.ProgressUpdate(req.stage(), s.step(), s.totalSteps(), s.loss(),
-                                    attempt, resumedFrom.get()), false);
-                        }
                         env.faults().afterStep(req.stage(), attempt, s.step());
                         if (env.shuttingDown().get()) {
                             stop.set(true);
@@ -229,7 +223,8 @@ public class GpuActivitiesImpl implements GpuActivities {
                                 () -> env.faults().duringCheckpointUpload(req.stage(), attempt, step));
                         stepLog.save(step);
                         tracker.flush();
-                        current[0] = new TrainHeartbeat(step, uri, step, System.currentTimeMillis());
+                        current[0] = new TrainHeartbeat(step, uri, step, System.currentTimeMillis(), req.stage(),
+                                current[0].totalSteps(), current[0].loss(), current[0].meanStepSeconds(), attempt);
                         beats.details(current[0]);
                         beats.beat();
                         if (stallBound[0] != null) {
@@ -255,8 +250,6 @@ public class GpuActivitiesImpl implements GpuActivities {
                     throw ApplicationFailure.newFailure("worker shutting down: stage " + req.stage()
                             + " checkpointed at step " + result.steps(), WORKER_SHUTDOWN);
                 }
-                signals.send(new Values.ProgressUpdate(req.stage(), result.steps(), result.totalSteps(),
-                        result.finalLoss(), attempt, resumedFrom.get()), true);
                 Path out = local.resolve("model");
                 if (m.model().lora() != null) {
                     m.model().lora().save(out.resolve("adapter"), req.modelUri());

@@ -1,6 +1,7 @@
 package dev.tract.api;
 
 import com.google.protobuf.ByteString;
+import dev.tract.workflows.LiveStatus;
 import dev.tract.workflows.Pipelines;
 import dev.tract.workflows.TractPipelineWorkflow;
 import dev.tract.workflows.Values;
@@ -190,6 +191,10 @@ public final class PipelineService {
      * WorkflowNotFoundException for an unknown id or another workflow type.
      */
     private WorkflowExecutionInfo execution(String id) {
+        return described(id).getWorkflowExecutionInfo();
+    }
+
+    private DescribeWorkflowExecutionResponse described(String id) {
         DescribeWorkflowExecutionResponse d;
         try {
             d = client.getWorkflowServiceStubs().blockingStub().describeWorkflowExecution(
@@ -206,19 +211,30 @@ public final class PipelineService {
         if (!info.getType().getName().equals(WORKFLOW_TYPE)) {
             throw new WorkflowNotFoundException(info.getExecution(), WORKFLOW_TYPE, null);
         }
-        return info;
+        return d;
     }
 
     /** Everything known of one pipeline; throws WorkflowNotFoundException for an unknown id. */
     public Map<String, Object> describe(String id) {
-        WorkflowExecutionInfo info = execution(id);
+        DescribeWorkflowExecutionResponse d = described(id);
+        WorkflowExecutionInfo info = d.getWorkflowExecutionInfo();
         Map<String, Object> m = summary(info);
         WorkflowStub stub = client.newUntypedWorkflowStub(id);
+        long now = System.currentTimeMillis();
+        Values.Progress progress = null;
         try {
-            m.put("progress", client.newWorkflowStub(TractPipelineWorkflow.class, id).progress());
+            progress = LiveStatus.enrich(client.newWorkflowStub(TractPipelineWorkflow.class, id).progress(), d,
+                    client.getOptions().getDataConverter(), now);
         } catch (RuntimeException e) {
-            m.put("progress", null);
+            // no worker answered the query: the server's record below still says what it can
         }
+        m.put("progress", progress);
+        if (info.getStatus() == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) {
+            m.put("waiting", LiveStatus.waiting(d, progress == null ? null : progress.gpuQueue(),
+                    progress == null ? null : progress.cpuQueue(), now));
+        }
+        m.put("history_events", info.getHistoryLength());
+        m.put("history_bytes", info.getHistorySizeBytes());
         if (info.getStatus() == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED) {
             Values.PipelineResult r = stub.getResult(Values.PipelineResult.class);
             m.put("result", r);

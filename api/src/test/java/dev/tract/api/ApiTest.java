@@ -173,6 +173,7 @@ class ApiTest {
         assertThat(p.get("state").asText()).isEqualTo("COMPLETED");
         assertThat(p.at("/result/evals/0/evalSet").asText()).isEqualTo("synthetic");
         assertThat(p.at("/progress/stagesDone").size()).isGreaterThanOrEqualTo(3);
+        assertThat(p.get("history_events").asLong()).as("the size of the pipeline's history").isPositive();
         assertThat(p.get("report_uri").asText()).endsWith("/pipelines/" + pipelineId + "/report.json");
         JsonNode report = json(call("/api/v1/pipelines/" + pipelineId + "/report").get());
         assertThat(report.get("state").asText()).isEqualTo("COMPLETED");

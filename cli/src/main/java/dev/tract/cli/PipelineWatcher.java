@@ -89,6 +89,9 @@ final class PipelineWatcher {
         if (p.resumes() > 0) {
             sb.append(" resumes ").append(p.resumes());
         }
+        if (p.waiting() != null) {
+            sb.append(" -- ").append(p.waiting());
+        }
         return sb.toString();
     }
 }

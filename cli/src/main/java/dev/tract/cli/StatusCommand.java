@@ -50,6 +50,13 @@ final class StatusCommand implements Callable<Integer> {
             out.printf(", elapsed %.0f s, resumes %d%n", progress.path("elapsedSeconds").asDouble(),
                     progress.path("resumes").asInt());
         }
+        if (p.hasNonNull("waiting")) {
+            out.println(p.get("waiting").asText());
+        }
+        if (p.has("history_events")) {
+            out.printf("history: %d events, %d bytes%n", p.get("history_events").asLong(),
+                    p.path("history_bytes").asLong());
+        }
         if (p.has("failure")) {
             out.println("failure: " + p.get("failure").asText());
         }

@@ -26,8 +26,14 @@ public final class Pipelines {
         return WorkflowClient.start(wf::run, new Values.PipelineInput(pipelineId, spec, SpecParser.digest(spec)));
     }
 
+    /**
+     * The progress query, with the live step and loss of a training stage from its activity's heartbeat, any wait
+     * for a worker, and the history's size (see {@link LiveStatus}).
+     */
     public static Values.Progress progress(WorkflowClient client, String pipelineId) {
-        return client.newWorkflowStub(TractPipelineWorkflow.class, pipelineId).progress();
+        Values.Progress p = client.newWorkflowStub(TractPipelineWorkflow.class, pipelineId).progress();
+        return LiveStatus.enrich(p, LiveStatus.describe(client, pipelineId), client.getOptions().getDataConverter(),
+                System.currentTimeMillis());
     }
 
     /** Waits for the result (throws WorkflowFailedException when it failed or was cancelled). */

@@ -52,11 +52,15 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
     private long startMillis;
     private long stageStartMillis;
     private int stageStartStep;
+    private String gpuQueue;
+    private String cpuQueue;
 
     @Override
     public PipelineResult run(PipelineInput input) {
         startMillis = Workflow.currentTimeMillis();
         PipelineSpec spec = input.spec();
+        gpuQueue = spec.taskQueues().gpu();
+        cpuQueue = spec.taskQueues().cpu();
         Method method = spec.methodEnum();
         CpuActivities cpu = Workflow.newActivityStub(CpuActivities.class, cpuOptions(spec));
         GpuActivities gpu = Workflow.newActivityStub(GpuActivities.class, gpuOptions(spec));
@@ -287,7 +291,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             remaining = seconds(stageStartMillis) / shardsDone * (shardsTotal - shardsDone);
         }
         return new Progress(state, stage, step, totalSteps, loss, shardsDone, shardsTotal, elapsed, remaining,
-                resumes, List.copyOf(stages));
+                resumes, List.copyOf(stages), gpuQueue, cpuQueue, null, 0, 0);
     }
 
     @Override

@@ -132,11 +132,27 @@ public final class Values {
     public record ProgressUpdate(String stage, int step, int totalSteps, double loss, int attempt,
                                  int resumedFromStep) {}
 
-    /** Heartbeat details of a training activity: its newest durable checkpoint. */
-    public record HeartbeatDetails(int step, String checkpointUri) {}
+    /**
+     * Heartbeat details of a training activity: its newest durable checkpoint (a retry resumes from it) and its
+     * progress, which the status reads from the server without adding to the workflow's history.
+     *
+     * @param step the step of the newest durable checkpoint
+     * @param trainedStep the newest step trained
+     * @param meanStepSeconds mean time per step in this attempt
+     */
+    public record TrainHeartbeat(int step, String checkpointUri, int trainedStep, long timestampMillis, String stage,
+                                 int totalSteps, Double loss, double meanStepSeconds, int attempt) {}
 
-    /** What the progress query returns. */
+    /**
+     * A pipeline's progress: the workflow's query answers the first fields; the step, loss and remaining time of a
+     * training stage come from its activity's heartbeat, and waiting and the history size from the server
+     * ({@link LiveStatus}).
+     *
+     * @param waiting "waiting for a worker on queue Q since T" when a task has waited longer than the notice, or null
+     * @param historyEvents events in the workflow's history (0 when read from the query alone)
+     */
     public record Progress(String state, String stage, int step, int totalSteps, Double loss, int shardsDone,
                            int shardsTotal, double elapsedSeconds, Double remainingSeconds, int resumes,
-                           List<StageSummary> stagesDone) {}
+                           List<StageSummary> stagesDone, String gpuQueue, String cpuQueue, String waiting,
+                           long historyEvents, long historyBytes) {}
 }
