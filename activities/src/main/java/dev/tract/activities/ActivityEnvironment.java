@@ -22,6 +22,9 @@ public record ActivityEnvironment(WorkflowClient client, Path workDir, String de
     public interface Faults {
         void afterStep(String stage, int attempt, int step);
 
+        /** Called when a training attempt starts, before it fetches its checkpoint, model and data. */
+        default void beforeLoading(String stage, int attempt) {}
+
         /** Called once the first file of a checkpoint is stored and before LATEST points at it. */
         default void duringCheckpointUpload(String stage, int attempt, int step) {}
 

@@ -167,6 +167,15 @@ public class CpuActivitiesImpl implements CpuActivities {
     }
 
     @Override
+    public String writeManifestPart(Values.ManifestPart part) {
+        return Failures.heartbeating(() -> {
+            try (ArtifactStore store = ArtifactStores.open(part.artifactRoot())) {
+                return Manifests.write(store, part);
+            }
+        });
+    }
+
+    @Override
     public Values.EvalOutcome aggregateEval(Values.EvalAggregateRequest req) {
         return Failures.heartbeating(() -> {
             long start = System.nanoTime();
@@ -175,7 +184,7 @@ public class CpuActivitiesImpl implements CpuActivities {
                 List<Double> gold = new ArrayList<>();
                 List<Double> pred = new ArrayList<>();
                 Values.CotQuality quality = Values.CotQuality.NONE;
-                for (String uri : req.shardUris()) {
+                for (String uri : Manifests.expand(store, req.shardUris())) {
                     String key = store.keyOf(uri).orElseThrow(() -> new IllegalStateException(uri + " not in store"));
                     String text = store.getString(key).orElseThrow(() -> new IllegalStateException(uri + " missing"));
                     for (String line : text.split("\n")) {
@@ -328,6 +337,15 @@ public class CpuActivitiesImpl implements CpuActivities {
                         runs.urls(), failures + tracker.failures(), version);
                 ObjectNode report = PRETTY.valueToTree(result);
                 report.put("spec_digest", req.specDigest());
+                if (req.failure() != null) {
+                    report.put("failure", req.failure());
+                }
+                if (req.history() != null) {
+                    report.set("history", PRETTY.valueToTree(req.history()));
+                    tracker.metric(runs.parentRunId(), "history/events", req.history().events(), 0);
+                    tracker.metric(runs.parentRunId(), "history/largest_events", req.history().largestEvents(), 0);
+                    tracker.metric(runs.parentRunId(), "history/runs_continued", req.history().runsContinued(), 0);
+                }
                 report.put("orchestration_seconds", Math.max(0, req.wallSeconds() - compute));
                 report.put("tracking_kind", runs.kind());
                 report.set("figures", figures);

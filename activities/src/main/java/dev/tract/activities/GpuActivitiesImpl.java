@@ -137,11 +137,12 @@ public class GpuActivitiesImpl implements GpuActivities {
                     .substring(0, 8) + "-" + req.cacheKey());
             Path checkpoints = local.resolve("checkpoints");
             Files.createDirectories(checkpoints);
+            env.faults().beforeLoading(req.stage(), attempt);
             fetchNewestCheckpoint(store, base, checkpoints, previous);
 
             Path modelDir = materializer.directory(req.modelUri(), store);
             List<JudgeExample> examples = new ArrayList<>();
-            for (String uri : req.dataUris()) {
+            for (String uri : Manifests.expand(store, req.dataUris())) {
                 examples.addAll(Datasets.load(materializer.file(uri, store)));
             }
             PipelineSpec.Stage h = req.hyper();

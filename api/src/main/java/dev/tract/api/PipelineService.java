@@ -223,15 +223,13 @@ public final class PipelineService {
         long now = System.currentTimeMillis();
         Values.Progress progress = null;
         try {
-            progress = LiveStatus.enrich(client.newWorkflowStub(TractPipelineWorkflow.class, id).progress(), d,
-                    client.getOptions().getDataConverter(), now);
+            progress = Pipelines.live(client, client.newWorkflowStub(TractPipelineWorkflow.class, id).progress(), d);
         } catch (RuntimeException e) {
             // no worker answered the query: the server's record below still says what it can
         }
         m.put("progress", progress);
         if (info.getStatus() == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) {
-            m.put("waiting", LiveStatus.waiting(d, progress == null ? null : progress.gpuQueue(),
-                    progress == null ? null : progress.cpuQueue(), now));
+            m.put("waiting", progress != null ? progress.waiting() : LiveStatus.waiting(d, null, null, now));
         }
         m.put("history_events", info.getHistoryLength());
         m.put("history_bytes", info.getHistorySizeBytes());

@@ -3,6 +3,7 @@ package dev.tract.worker;
 import dev.tract.activities.ActivityEnvironment;
 import dev.tract.activities.CpuActivitiesImpl;
 import dev.tract.activities.GpuActivitiesImpl;
+import dev.tract.workflows.ShardsWorkflowImpl;
 import dev.tract.workflows.TractPipelineWorkflowImpl;
 import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
@@ -72,7 +73,7 @@ public final class TractWorker implements AutoCloseable {
             if (isGpuQueue(queue)) {
                 w.registerActivitiesImplementations(new GpuActivitiesImpl(env));
             } else {
-                w.registerWorkflowImplementationTypes(TractPipelineWorkflowImpl.class);
+                w.registerWorkflowImplementationTypes(TractPipelineWorkflowImpl.class, ShardsWorkflowImpl.class);
                 w.registerActivitiesImplementations(new CpuActivitiesImpl(env));
             }
         }

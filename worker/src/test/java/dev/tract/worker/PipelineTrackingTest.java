@@ -27,6 +27,7 @@ class PipelineTrackingTest {
     Path tmp;
     TestWorkflowEnvironment env;
     FakeMlflowServer mlflow;
+    volatile ActivityEnvironment.Faults faults = ActivityEnvironment.Faults.NONE;
 
     @BeforeEach
     void start() throws Exception {
@@ -34,7 +35,8 @@ class PipelineTrackingTest {
         env = TestWorkflowEnvironment.newInstance();
         WorkerConfig config = WorkerConfig.defaults("test").withWorkDir(tmp.resolve("work"));
         TractWorker.register(env.getWorkerFactory(), config, new ActivityEnvironment(env.getWorkflowClient(),
-                config.workDir(), "cpu", new AtomicBoolean(), 8, ActivityEnvironment.Faults.NONE));
+                config.workDir(), "cpu", new AtomicBoolean(), 8, (stage, attempt, step) -> faults.afterStep(stage,
+                attempt, step)));
         env.start();
     }
 
@@ -48,6 +50,27 @@ class PipelineTrackingTest {
         return PipelineFixture.spec(tmp, "tract", 12, 6, """
                 tracking: {uri: "%s", experiment: judges, registered_model: tiny-judge, alias: champion}
                 """.formatted(mlflow.uri()));
+    }
+
+    @Test
+    void aFailedPipelineStillWritesItsReportAndClosesItsRunsAsFailed() throws Exception {
+        faults = (stage, attempt, step) -> {
+            if (stage.equals("stage2") && step == 2) {
+                throw io.temporal.failure.ApplicationFailure.newNonRetryableFailure("the GPU fell off the bus",
+                        "Hardware");
+            }
+        };
+        Pipelines.start(env.getWorkflowClient(), spec(), "failing");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Pipelines.result(env.getWorkflowClient(),
+                "failing")).isInstanceOf(io.temporal.client.WorkflowFailedException.class);
+        JsonNode report = new ObjectMapper().readTree(tmp.resolve("runs/pipelines/failing/report.json").toFile());
+        assertThat(report.get("state").asText()).isEqualTo("FAILED");
+        assertThat(report.get("failure").asText()).contains("the GPU fell off the bus");
+        assertThat(report.at("/stages").size()).as("the stages done before the failure").isEqualTo(3);
+        assertThat(report.at("/history/events").asLong()).isPositive();
+        assertThat(mlflow.runs().values()).isNotEmpty().allSatisfy(x -> assertThat(x.info.get("status").asText())
+                .as(x.tags.get("mlflow.runName")).isEqualTo("FAILED"));
+        assertThat(mlflow.violations()).isEmpty();
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tract.activities.ActivityEnvironment;
 import dev.tract.workflows.Pipelines;
+import dev.tract.workflows.ShardsWorkflowImpl;
 import dev.tract.workflows.TractPipelineWorkflowImpl;
 import dev.tract.workflows.Values;
 import dev.tract.workflows.spec.PipelineSpec;
@@ -91,7 +92,14 @@ class PipelineWorkflowTest {
 
         WorkflowExecutionHistory history = client.fetchHistory("happy");
         WorkflowReplayer.replayWorkflowExecution(history, TractPipelineWorkflowImpl.class);
-        Files.writeString(tmp.resolve("history.json"), history.toJson(true));
+        WorkflowExecutionHistory cots = client.fetchHistory("happy.cots");
+        WorkflowReplayer.replayWorkflowExecution(cots, ShardsWorkflowImpl.class);
+        // a release keeps its histories as test resources (HistoryReplayTest): -Dtract.historiesOut=DIR writes them
+        String out = System.getProperty("tract.historiesOut");
+        if (out != null) {
+            Files.writeString(Path.of(out, "pipeline-tract.json"), history.toJson(true));
+            Files.writeString(Path.of(out, "shards-cots.json"), cots.toJson(true));
+        }
     }
 
     @Test
@@ -149,6 +157,40 @@ class PipelineWorkflowTest {
             System.clearProperty("tract.stallMinSeconds");
             release.countDown();
         }
+    }
+
+    /**
+     * Fetching a large checkpoint, model and data can take longer than the heartbeat timeout; the attempt heartbeats
+     * from its first second, so it is not timed out (before, loading ran ahead of the heartbeats and every attempt
+     * timed out the same way).
+     */
+    @Test
+    void aTrainingAttemptWhoseLoadingOutlastsTheHeartbeatTimeoutIsNotTimedOut() throws Exception {
+        ActivityEnvironment.Faults slowLoading = new ActivityEnvironment.Faults() {
+            @Override
+            public void afterStep(String stage, int attempt, int step) {}
+
+            @Override
+            public void beforeLoading(String stage, int attempt) {
+                if (stage.equals("stage1")) {
+                    try {
+                        Thread.sleep(22_000); // more than twice the 10 s heartbeat timeout
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+        };
+        env = TestWorkflowEnvironment.newInstance();
+        client = env.getWorkflowClient();
+        WorkerConfig config = WorkerConfig.defaults("test").withWorkDir(tmp.resolve("work"));
+        TractWorker.register(env.getWorkerFactory(), config, new ActivityEnvironment(client, config.workDir(), "cpu",
+                new AtomicBoolean(), 8, slowLoading));
+        env.start();
+        PipelineSpec spec = PipelineFixture.spec(tmp, "stage1-only", 8, 4, "heartbeat_timeout_seconds: 10\n");
+        Values.PipelineResult r = run(spec, "slow-loading");
+        assertThat(r.state()).isEqualTo("COMPLETED");
+        assertThat(r.stages().get(1).attempts()).as("one attempt: not timed out while loading").isEqualTo(1);
     }
 
     @Test

@@ -11,6 +11,9 @@ public interface CpuActivities {
     /** Opens (or finds again) the tracking runs of a pipeline and logs its params, tags and dataset inputs. */
     Values.TrackingRuns startTracking(Values.TrackingRequest request);
 
+    /** Stores one part of a stage's shard manifest; returns the manifest reference ({@link Values#MANIFEST}). */
+    String writeManifestPart(Values.ManifestPart part);
+
     /** Joins an evaluation set's prediction shards and computes its metrics. */
     Values.EvalOutcome aggregateEval(Values.EvalAggregateRequest request);
 

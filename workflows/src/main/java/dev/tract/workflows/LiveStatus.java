@@ -113,7 +113,8 @@ public final class LiveStatus {
         return new Values.Progress(p.state(), p.stage(), step, total, loss, p.shardsDone(), p.shardsTotal(),
                 p.elapsedSeconds(), remaining, p.resumes(), p.stagesDone(), p.gpuQueue(), p.cpuQueue(),
                 waiting(d, p.gpuQueue(), p.cpuQueue(), now), d.getWorkflowExecutionInfo().getHistoryLength(),
-                d.getWorkflowExecutionInfo().getHistorySizeBytes());
+                d.getWorkflowExecutionInfo().getHistorySizeBytes(), Math.max(p.largestHistoryEvents(),
+                d.getWorkflowExecutionInfo().getHistoryLength()), p.runsContinued());
     }
 
     private static long millis(com.google.protobuf.Timestamp t) {

@@ -32,8 +32,35 @@ public final class Pipelines {
      */
     public static Values.Progress progress(WorkflowClient client, String pipelineId) {
         Values.Progress p = client.newWorkflowStub(TractPipelineWorkflow.class, pipelineId).progress();
-        return LiveStatus.enrich(p, LiveStatus.describe(client, pipelineId), client.getOptions().getDataConverter(),
+        return live(client, p, LiveStatus.describe(client, pipelineId));
+    }
+
+    /** A progress answer with what the server knows beyond it, and the shards done by running stage workflows. */
+    public static Values.Progress live(WorkflowClient client, Values.Progress p,
+                                       io.temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse d) {
+        Values.Progress q = LiveStatus.enrich(p, d, client.getOptions().getDataConverter(),
                 System.currentTimeMillis());
+        int done = 0;
+        String waiting = q.waiting();
+        for (var child : d.getPendingChildrenList()) {
+            try {
+                int[] shards = client.newWorkflowStub(ShardsWorkflow.class, child.getWorkflowId()).shards();
+                done += shards[0];
+                if (waiting == null) {
+                    waiting = LiveStatus.waiting(LiveStatus.describe(client, child.getWorkflowId()), q.gpuQueue(),
+                            q.cpuQueue(), System.currentTimeMillis());
+                }
+            } catch (RuntimeException e) {
+                // not started yet, or no worker answered: the count stays as the pipeline has it
+            }
+        }
+        if (done == 0 && java.util.Objects.equals(waiting, q.waiting())) {
+            return q;
+        }
+        return new Values.Progress(q.state(), q.stage(), q.step(), q.totalSteps(), q.loss(), q.shardsDone() + done,
+                q.shardsTotal(), q.elapsedSeconds(), q.remainingSeconds(), q.resumes(), q.stagesDone(), q.gpuQueue(),
+                q.cpuQueue(), waiting, q.historyEvents(), q.historyBytes(), q.largestHistoryEvents(),
+                q.runsContinued());
     }
 
     /** Waits for the result (throws WorkflowFailedException when it failed or was cancelled). */

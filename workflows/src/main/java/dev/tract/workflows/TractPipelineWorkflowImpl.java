@@ -22,7 +22,9 @@ import io.temporal.common.RetryOptions;
 import io.temporal.failure.ActivityFailure;
 import io.temporal.failure.ApplicationFailure;
 import io.temporal.failure.CanceledFailure;
+import io.temporal.failure.ChildWorkflowFailure;
 import io.temporal.workflow.Async;
+import io.temporal.workflow.ChildWorkflowOptions;
 import io.temporal.workflow.Promise;
 import io.temporal.workflow.Workflow;
 import java.time.Duration;
@@ -54,6 +56,13 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
     private int stageStartStep;
     private String gpuQueue;
     private String cpuQueue;
+    private final List<String> shardChildren = new ArrayList<>();
+    private long largestChildHistory;
+    private int runsContinued;
+    private String failure;
+
+    /** Version of the orchestration: 1 writes the report of a failed pipeline too. */
+    static final String REPORT_ON_FAILURE = "report-on-failure";
 
     @Override
     public PipelineResult run(PipelineInput input) {
@@ -84,8 +93,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             judgeUri = s1.modelUri();
             String judgeDigest = s1.modelDigest();
             if (method.twoStages()) {
-                List<ShardOutcome> cots = generateCots(gpu, input, data, s1);
-                List<String> cotUris = cots.stream().map(ShardOutcome::uri).toList();
+                List<String> cotUris = cots(gpu, input, data, s1);
                 String cotDigest = CacheKeys.of("cots", s1.modelDigest(), data.trainDigest(), spec.generation(),
                         spec.seed(), spec.template());
                 TrainOutcome s2 = train(gpu, input, "stage2", data.seedModelUri(), data.seedModelDigest(), cotUris,
@@ -97,22 +105,40 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             state = "COMPLETED";
             beginStage("report");
             return report(cpu, input, data);
-        } catch (ActivityFailure | CanceledFailure e) {
-            if (!(e instanceof CanceledFailure) && !(e.getCause() instanceof CanceledFailure)) {
-                state = "FAILED";
-                throw e;
-            }
-            state = "CANCELLED";
-            PreparedData done = data;
-            Workflow.newDetachedCancellationScope(() -> {
-                try {
-                    report(cpu, input, done);
-                } catch (ActivityFailure f) {
-                    Workflow.getLogger(TractPipelineWorkflowImpl.class).warn("report after cancellation failed", f);
-                }
-            }).run();
+        } catch (ActivityFailure | ChildWorkflowFailure | CanceledFailure | ApplicationFailure e) {
+            boolean cancelled = e instanceof CanceledFailure || e.getCause() instanceof CanceledFailure;
+            state = cancelled ? "CANCELLED" : "FAILED";
+            failure = cancelled ? null : message(e);
+            reportAfterAll(cpu, input, data);
             throw e;
         }
+    }
+
+    /** A failed or cancelled pipeline still gets its report, and its tracking runs are closed (FAILED, KILLED). */
+    private void reportAfterAll(CpuActivities cpu, PipelineInput input, PreparedData data) {
+        if (data == null && "FAILED".equals(state)) {
+            return; // the spec or the data was refused: nothing ran, no tracking run was opened
+        }
+        if (Workflow.getVersion(REPORT_ON_FAILURE, Workflow.DEFAULT_VERSION, 1) == Workflow.DEFAULT_VERSION
+                && "FAILED".equals(state)) {
+            return;
+        }
+        Workflow.newDetachedCancellationScope(() -> {
+            try {
+                report(cpu, input, data);
+            } catch (ActivityFailure f) {
+                Workflow.getLogger(TractPipelineWorkflowImpl.class).warn("report after " + state + " failed", f);
+            }
+        }).run();
+    }
+
+    /** The innermost message of a failure: what went wrong, not the layers it went through. */
+    private static String message(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t instanceof ApplicationFailure a ? a.getOriginalMessage() : t.getMessage();
     }
 
     private interface Call<T> {
@@ -123,10 +149,12 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
     private <T> T call(Call<T> c) {
         try {
             return c.get();
-        } catch (ActivityFailure f) {
-            if (f.getCause() instanceof ApplicationFailure a && BAD_INPUT.equals(a.getType())) {
-                state = "FAILED";
-                throw ApplicationFailure.newNonRetryableFailure(a.getOriginalMessage(), BAD_INPUT);
+        } catch (ActivityFailure | ChildWorkflowFailure f) {
+            for (Throwable t = f.getCause(); t != null; t = t.getCause()) {
+                if (t instanceof ApplicationFailure a && BAD_INPUT.equals(a.getType())) {
+                    state = "FAILED";
+                    throw ApplicationFailure.newNonRetryableFailure(a.getOriginalMessage(), BAD_INPUT);
+                }
             }
             throw f;
         }
@@ -148,6 +176,57 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
                 out.trackingFailures(), null));
         resumes += out.resumes();
         return out;
+    }
+
+    /** Shards in flight at most per fanned-out stage. */
+    static final int SHARD_WINDOW = 100;
+
+    /** Version of the orchestration: 1 runs each fanned-out stage as a child workflow with a shard manifest. */
+    static final String SHARD_CHILDREN = "shard-children";
+
+    private boolean shardChildren() {
+        return Workflow.getVersion(SHARD_CHILDREN, Workflow.DEFAULT_VERSION, 1) >= 1;
+    }
+
+    /** CoT self-generation: the shard files (or, from version 1, their manifest) and the stage's summary. */
+    private List<String> cots(GpuActivities gpu, PipelineInput input, PreparedData data, TrainOutcome stage1) {
+        if (!shardChildren()) {
+            return generateCots(gpu, input, data, stage1).stream().map(ShardOutcome::uri).toList();
+        }
+        PipelineSpec spec = input.spec();
+        beginStage("cots");
+        shardsTotal = (data.trainCount() + spec.shardSize() - 1) / spec.shardSize();
+        shardsDone = 0;
+        Values.CotShardRequest template = new Values.CotShardRequest(input.pipelineId(), null, 0, 0, 0,
+                stage1.modelUri(), stage1.modelDigest(), data.trainUri(), spec.generation(), spec.stage2().maxLength(),
+                spec.template(), spec.seed(), spec.artifactRoot());
+        Values.ShardsOutcome o = call(() -> childStage(input, "cots", template, null, data.trainDigest(),
+                data.trainCount()).get());
+        Values.ShardsTally t = o.tally();
+        shardsDone = t.shardsDone();
+        stages.add(new StageSummary("cots", "generate CoTs", seconds(stageStartMillis), t.computeSeconds(),
+                t.allCached(), 1, 0, 0, 0, 0, o.manifestUri(), null, t.records(), null, 0, t.quality()));
+        return o.manifestUri() == null ? List.of() : List.of(o.manifestUri());
+    }
+
+    /** Starts a fanned-out stage as a child workflow on the CPU queue. */
+    private Promise<Values.ShardsOutcome> childStage(PipelineInput input, String name,
+                                                     Values.CotShardRequest cots, Values.EvalShardRequest eval,
+                                                     String dataDigest, int count) {
+        PipelineSpec spec = input.spec();
+        String id = input.pipelineId() + "." + name;
+        shardChildren.add(id);
+        ShardsWorkflow child = Workflow.newChildWorkflowStub(ShardsWorkflow.class, ChildWorkflowOptions.newBuilder()
+                .setWorkflowId(id).setTaskQueue(spec.taskQueues().cpu()).build());
+        Promise<Values.ShardsOutcome> out = Async.function(child::run, new Values.ShardsInput(input.pipelineId(),
+                spec.artifactRoot(), spec.taskQueues().gpu(), spec.taskQueues().cpu(), spec.heartbeatTimeoutSeconds(),
+                cots, eval, dataDigest, count, spec.shardSize(), SHARD_WINDOW, 0, Values.ShardsTally.NONE, null,
+                null));
+        return out.thenApply(o -> {
+            largestChildHistory = Math.max(largestChildHistory, o.tally().largestHistoryEvents());
+            runsContinued += Math.max(0, o.tally().runs() - 1);
+            return o;
+        });
     }
 
     private List<ShardOutcome> generateCots(GpuActivities gpu, PipelineInput input, PreparedData data,
@@ -206,6 +285,33 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
         String mode = spec.scoring().equals("decode") ? "decode" : method.cot() ? "cot-rail" : "rail";
         int nCot = method.cot() ? spec.nCot() : 0;
         int shardSize = spec.shardSize();
+        if (shardChildren()) {
+            shardsTotal = data.evalSets().stream().mapToInt(e -> (e.count() + shardSize - 1) / shardSize).sum();
+            shardsDone = 0;
+            List<Promise<Values.ShardsOutcome>> children = new ArrayList<>();
+            for (PreparedEvalSet set : data.evalSets()) {
+                children.add(childStage(input, "eval." + set.name(), null, new EvalShardRequest(input.pipelineId(),
+                        null, set.name(), 0, 0, 0, modelUri, modelDigest, set.uri(), mode, nCot, spec.generation(),
+                        spec.stage1().maxLength(), spec.template(), spec.seed(), spec.artifactRoot()), set.digest(),
+                        set.count()));
+            }
+            double compute = 0;
+            boolean allCached = true;
+            for (int s = 0; s < children.size(); s++) {
+                Promise<Values.ShardsOutcome> child = children.get(s);
+                Values.ShardsOutcome o = call(child::get);
+                shardsDone += o.tally().shardsDone();
+                compute += o.tally().computeSeconds();
+                allCached &= o.tally().allCached();
+                String name = data.evalSets().get(s).name();
+                List<String> shards = o.manifestUri() == null ? List.of() : List.of(o.manifestUri());
+                evals.add(call(() -> cpu.aggregateEval(new EvalAggregateRequest(input.pipelineId(), name, shards,
+                        spec.seed(), spec.artifactRoot()))));
+            }
+            stages.add(new StageSummary("eval", "evaluate " + mode, seconds(stageStartMillis), compute, allCached, 1,
+                    0, 0, 0, 0, evals.isEmpty() ? null : evals.get(0).predictionsUri(), null, null, null, 0, null));
+            return;
+        }
         shardsTotal = data.evalSets().stream().mapToInt(e -> (e.count() + shardSize - 1) / shardSize).sum();
         shardsDone = 0;
         List<List<Promise<ShardOutcome>>> perSet = new ArrayList<>();
@@ -243,7 +349,13 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
 
     private PipelineResult report(CpuActivities cpu, PipelineInput input, PreparedData data) {
         return cpu.report(new Values.ReportRequest(input.pipelineId(), input.spec(), input.specDigest(), data,
-                List.copyOf(stages), List.copyOf(evals), state, seconds(startMillis), tracking, judgeUri));
+                List.copyOf(stages), List.copyOf(evals), state, seconds(startMillis), tracking, judgeUri, failure,
+                history()));
+    }
+
+    private Values.HistoryFigures history() {
+        long own = Workflow.getInfo().getHistoryLength();
+        return new Values.HistoryFigures(own, Math.max(own, largestChildHistory), runsContinued);
     }
 
     private void beginStage(String name) {
@@ -260,19 +372,28 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
     }
 
     private static ActivityOptions cpuOptions(PipelineSpec spec) {
-        return ActivityOptions.newBuilder().setTaskQueue(spec.taskQueues().cpu())
+        return cpuOptions(spec.taskQueues().cpu(), spec.heartbeatTimeoutSeconds());
+    }
+
+    private static ActivityOptions gpuOptions(PipelineSpec spec) {
+        return gpuOptions(spec.taskQueues().gpu(), spec.heartbeatTimeoutSeconds());
+    }
+
+    /** CPU activities: they heartbeat too, so that a dead CPU worker is noticed after the heartbeat timeout. */
+    static ActivityOptions cpuOptions(String queue, int heartbeatTimeoutSeconds) {
+        return ActivityOptions.newBuilder().setTaskQueue(queue)
                 .setStartToCloseTimeout(Duration.ofHours(2))
-                .setHeartbeatTimeout(Duration.ofSeconds(spec.heartbeatTimeoutSeconds()))
+                .setHeartbeatTimeout(Duration.ofSeconds(heartbeatTimeoutSeconds))
                 .setRetryOptions(RetryOptions.newBuilder().setInitialInterval(Duration.ofSeconds(1))
                         .setBackoffCoefficient(2).setMaximumInterval(Duration.ofMinutes(1)).setMaximumAttempts(10)
                         .setDoNotRetry(BAD_INPUT).build())
                 .build();
     }
 
-    private static ActivityOptions gpuOptions(PipelineSpec spec) {
-        return ActivityOptions.newBuilder().setTaskQueue(spec.taskQueues().gpu())
+    static ActivityOptions gpuOptions(String queue, int heartbeatTimeoutSeconds) {
+        return ActivityOptions.newBuilder().setTaskQueue(queue)
                 .setStartToCloseTimeout(Duration.ofDays(7))
-                .setHeartbeatTimeout(Duration.ofSeconds(spec.heartbeatTimeoutSeconds()))
+                .setHeartbeatTimeout(Duration.ofSeconds(heartbeatTimeoutSeconds))
                 .setCancellationType(ActivityCancellationType.WAIT_CANCELLATION_COMPLETED)
                 .setRetryOptions(RetryOptions.newBuilder().setInitialInterval(Duration.ofSeconds(1))
                         .setBackoffCoefficient(2).setMaximumInterval(Duration.ofMinutes(2)).setMaximumAttempts(50)
@@ -291,7 +412,8 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             remaining = seconds(stageStartMillis) / shardsDone * (shardsTotal - shardsDone);
         }
         return new Progress(state, stage, step, totalSteps, loss, shardsDone, shardsTotal, elapsed, remaining,
-                resumes, List.copyOf(stages), gpuQueue, cpuQueue, null, 0, 0);
+                resumes, List.copyOf(stages), gpuQueue, cpuQueue, null, 0, 0, history().largestEvents(),
+                runsContinued);
     }
 
     @Override

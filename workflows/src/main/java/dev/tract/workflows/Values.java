@@ -80,6 +80,65 @@ public final class Values {
         }
     }
 
+    /** A data reference that stands for the shard files listed in a manifest folder ({@link ManifestPart}). */
+    public static final String MANIFEST = "manifest:";
+
+    /**
+     * A fanned-out stage, for {@link ShardsWorkflow}: exactly one of {@code cots} and {@code eval} is set, as the
+     * template of its shard requests (key, shard and range are filled in per shard).
+     *
+     * @param dataDigest the digest of the data the shards read (part of each shard's cache key)
+     * @param window shards in flight at most
+     * @param next the first shard this run schedules
+     * @param manifestKey the folder of the stage's manifest in the artifact store
+     * @param manifestUri the manifest reference ({@link #MANIFEST} and the folder's URI), once a part is written
+     */
+    public record ShardsInput(String pipelineId, String artifactRoot, String gpuQueue, String cpuQueue,
+                              int heartbeatTimeoutSeconds, CotShardRequest cots, EvalShardRequest eval,
+                              String dataDigest, int count, int shardSize, int window, int next, ShardsTally tally,
+                              String manifestKey, String manifestUri) {
+        /** The input of the next run. */
+        public ShardsInput next(int from, ShardsTally t, String manifest) {
+            return new ShardsInput(pipelineId, artifactRoot, gpuQueue, cpuQueue, heartbeatTimeoutSeconds, cots, eval,
+                    dataDigest, count, shardSize, window, from, t, manifestKey, manifest);
+        }
+    }
+
+    /**
+     * What a fanned-out stage did so far, carried from run to run.
+     *
+     * @param runs runs finished (each but the last continued as new)
+     * @param largestHistoryEvents the largest history of any run
+     */
+    public record ShardsTally(int shardsDone, int records, double computeSeconds, boolean allCached,
+                              CotQuality quality, int runs, long largestHistoryEvents) {
+        public static final ShardsTally NONE = new ShardsTally(0, 0, 0, true, CotQuality.NONE, 0, 0);
+
+        public ShardsTally plus(ShardOutcome o) {
+            return new ShardsTally(shardsDone + 1, records + o.count(), computeSeconds + o.computeSeconds(),
+                    allCached && o.cached(), quality.plus(o.quality()), runs, largestHistoryEvents);
+        }
+
+        public ShardsTally endRun(long historyEvents) {
+            return new ShardsTally(shardsDone, records, computeSeconds, allCached, quality, runs + 1,
+                    Math.max(largestHistoryEvents, historyEvents));
+        }
+    }
+
+    public record ShardsOutcome(String manifestUri, ShardsTally tally) {}
+
+    /** One part of a manifest: the shard files a run of a fanned-out stage wrote, stored under {@code key}. */
+    public record ManifestPart(String artifactRoot, String key, int part, List<String> uris) {}
+
+    /**
+     * The size of a pipeline's workflow histories, for the status and the report.
+     *
+     * @param events events in the pipeline workflow's history
+     * @param largestEvents the largest history of the pipeline workflow and of any run of its stage workflows
+     * @param runsContinued runs of stage workflows that continued as new
+     */
+    public record HistoryFigures(long events, long largestEvents, int runsContinued) {}
+
     /** Joins the prediction shards of one evaluation set and computes its metrics. */
     public record EvalAggregateRequest(String pipelineId, String evalSet, List<String> shardUris, long seed,
                                        String artifactRoot) {}
@@ -115,9 +174,14 @@ public final class Values {
     public record TrackingRuns(String kind, String parentRunId, Map<String, String> runIds, Map<String, String> urls,
                                int failures) {}
 
+    /**
+     * @param failure what failed, for a FAILED pipeline (else null)
+     * @param history the size of the pipeline's workflow histories (null in requests of earlier releases)
+     */
     public record ReportRequest(String pipelineId, PipelineSpec spec, String specDigest, PreparedData data,
                                 List<StageSummary> stages, List<EvalOutcome> evals, String state,
-                                double wallSeconds, TrackingRuns tracking, String judgeUri) {}
+                                double wallSeconds, TrackingRuns tracking, String judgeUri, String failure,
+                                HistoryFigures history) {}
 
     /**
      * The workflow's result: where the report is, what each stage did, the metrics of each evaluation set.
@@ -150,9 +214,11 @@ public final class Values {
      *
      * @param waiting "waiting for a worker on queue Q since T" when a task has waited longer than the notice, or null
      * @param historyEvents events in the workflow's history (0 when read from the query alone)
+     * @param largestHistoryEvents the largest history so far of the pipeline workflow and its stage workflows' runs
+     * @param runsContinued stage workflow runs that continued as new
      */
     public record Progress(String state, String stage, int step, int totalSteps, Double loss, int shardsDone,
                            int shardsTotal, double elapsedSeconds, Double remainingSeconds, int resumes,
                            List<StageSummary> stagesDone, String gpuQueue, String cpuQueue, String waiting,
-                           long historyEvents, long historyBytes) {}
+                           long historyEvents, long historyBytes, long largestHistoryEvents, int runsContinued) {}
 }
