@@ -1,5 +1,6 @@
 package dev.tract.activities;
 
+import dev.tract.activities.artifacts.CorruptArtifactException;
 import dev.tract.judge.JudgeInputException;
 import dev.tract.workflows.TractPipelineWorkflowImpl;
 import dev.tract.workflows.spec.PipelineSpec;
@@ -31,6 +32,9 @@ final class Failures {
             return body.call();
         } catch (JudgeInputException e) {
             throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), TractPipelineWorkflowImpl.BAD_INPUT);
+        } catch (CorruptArtifactException e) {
+            // what is stored does not match its recorded sha256 (and no older copy served): a retry reads the same
+            throw ApplicationFailure.newNonRetryableFailure(e.getMessage(), "CorruptArtifact");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (RuntimeException e) {

@@ -81,7 +81,13 @@ public class GpuActivitiesImpl implements GpuActivities {
      * because a worker died after them but before their checkpoint, the compute that cost, and the time from the
      * dead attempt's last heartbeat to the resume.
      */
-    public record Ledger(int attempts, int resumes, int lostSteps, double lostSeconds, double resumeWaitSeconds) {}
+    public record Ledger(int attempts, int resumes, int lostSteps, double lostSeconds, double resumeWaitSeconds,
+                         int handoffs) {}
+
+    /** Failed attempts of a training stage before it gives up; hand-offs from workers shutting down do not count. */
+    static final int TRAIN_FAILURE_BUDGET = 50;
+    /** Failure type of a training stage that ran out of its failure budget, or of memory at its first step. */
+    static final String GAVE_UP = "GaveUp";
 
     @Override
     public Values.TrainOutcome train(Values.TrainRequest req) {
@@ -115,7 +121,6 @@ public class GpuActivitiesImpl implements GpuActivities {
     }
 
     private Values.TrainOutcome doTrain(Values.TrainRequest req) throws Exception {
-        refuseIfShuttingDown();
         ActivityExecutionContext ctx = Activity.getExecutionContext();
         int attempt = ctx.getInfo().getAttempt();
         TrainHeartbeat previous = ctx.getHeartbeatDetails(TrainHeartbeat.class).orElse(null);
@@ -137,6 +142,21 @@ public class GpuActivitiesImpl implements GpuActivities {
                     .substring(0, 8) + "-" + req.cacheKey());
             Path checkpoints = local.resolve("checkpoints");
             Files.createDirectories(checkpoints);
+            Ledger ledger = store.getString(base + "/ledger.json").map(x -> read(x, Ledger.class))
+                    .orElse(new Ledger(0, 0, 0, 0, 0, 0));
+            if (env.shuttingDown().get()) {
+                // a worker that is shutting down takes no new work: a hand-off too, not a failure
+                store.putString(base + "/ledger.json", JSON.writeValueAsString(new Ledger(ledger.attempts(),
+                        ledger.resumes(), ledger.lostSteps(), ledger.lostSeconds(), ledger.resumeWaitSeconds(),
+                        ledger.handoffs() + 1)));
+                refuseIfShuttingDown();
+            }
+            int failures = attempt - 1 - ledger.handoffs();
+            if (failures >= TRAIN_FAILURE_BUDGET) {
+                throw ApplicationFailure.newNonRetryableFailure("stage " + req.stage() + " failed " + failures
+                        + " times (" + ledger.handoffs() + " hand-offs from workers shutting down not counted); "
+                        + "giving up. The worker logs have each failure.", GAVE_UP);
+            }
             env.faults().beforeLoading(req.stage(), attempt);
             fetchNewestCheckpoint(store, base, checkpoints, previous);
 
@@ -178,10 +198,10 @@ public class GpuActivitiesImpl implements GpuActivities {
                         // recorded at once: this attempt may die too, and its resume still counts
                         try {
                             Ledger l = store.getString(base + "/ledger.json").map(s -> read(s, Ledger.class))
-                                    .orElse(new Ledger(0, 0, 0, 0, 0));
+                                    .orElse(new Ledger(0, 0, 0, 0, 0, 0));
                             store.putString(base + "/ledger.json", JSON.writeValueAsString(new Ledger(attempt,
                                     l.resumes() + 1, l.lostSteps() + lost.get(), l.lostSeconds(),
-                                    l.resumeWaitSeconds() + wait)));
+                                    l.resumeWaitSeconds() + wait, l.handoffs())));
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
@@ -233,11 +253,25 @@ public class GpuActivitiesImpl implements GpuActivities {
                         }
                     }
                 });
-                TrainResult result = trainer.run(checkpoints, true, stop::get);
+                TrainResult result;
+                try {
+                    result = trainer.run(checkpoints, true, stop::get);
+                } catch (ai.djl.engine.EngineException | OutOfMemoryError e) {
+                    if (stepSeconds[1] == 0 && String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT)
+                            .contains("out of memory")) {
+                        // the first step does not fit: the configuration guarantees it, a retry cannot help
+                        throw ApplicationFailure.newNonRetryableFailure("stage " + req.stage() + ": out of memory "
+                                + "at the first step with " + req.stage() + ".batch_size " + h.batchSize() + " and "
+                                + req.stage() + ".max_length " + h.maxLength() + " on " + env.device() + "; lower "
+                                + "batch_size (and raise grad_accumulation to keep the effective batch) or "
+                                + "max_length: " + e.getMessage(), GAVE_UP);
+                    }
+                    throw e;
+                }
                 double perStep = stepSeconds[1] == 0 ? 0 : stepSeconds[0] / stepSeconds[1];
                 Ledger updated = store.getString(base + "/ledger.json").map(s -> read(s, Ledger.class))
                         .map(l -> new Ledger(attempt, l.resumes(), l.lostSteps(), l.lostSteps() * perStep,
-                                l.resumeWaitSeconds())).orElse(new Ledger(attempt, 0, 0, 0, 0));
+                                l.resumeWaitSeconds(), l.handoffs())).orElse(new Ledger(attempt, 0, 0, 0, 0, 0));
                 store.putString(base + "/ledger.json", JSON.writeValueAsString(updated));
                 beats.unwatch();
                 if (result.stopped()) {
@@ -248,6 +282,10 @@ public class GpuActivitiesImpl implements GpuActivities {
                         throw ApplicationFailure.newFailure("stage " + req.stage() + ": a training step took longer "
                                 + "than " + stallBound[0].toSeconds() + " s; the attempt was given up", STALLED);
                     }
+                    // a hand-off, not a failure: it does not count against the failure budget
+                    store.putString(base + "/ledger.json", JSON.writeValueAsString(new Ledger(updated.attempts(),
+                            updated.resumes(), updated.lostSteps(), updated.lostSeconds(),
+                            updated.resumeWaitSeconds(), updated.handoffs() + 1)));
                     throw ApplicationFailure.newFailure("worker shutting down: stage " + req.stage()
                             + " checkpointed at step " + result.steps(), WORKER_SHUTDOWN);
                 }

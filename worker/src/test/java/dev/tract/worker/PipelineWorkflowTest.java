@@ -193,6 +193,55 @@ class PipelineWorkflowTest {
         assertThat(r.stages().get(1).attempts()).as("one attempt: not timed out while loading").isEqualTo(1);
     }
 
+    /**
+     * A spot fleet hands a long stage from worker to worker many times: each preemption notice (SIGTERM) makes the
+     * attempt checkpoint and hand its task back. Hand-offs are not failures, so 60 of them in one stage, more than the
+     * failure budget of 50, do not fail the pipeline.
+     */
+    @Test
+    void sixtyPreemptionHandOffsInOneStageDoNotFailThePipeline() throws Exception {
+        AtomicBoolean shuttingDown = new AtomicBoolean();
+        env = TestWorkflowEnvironment.newInstance();
+        client = env.getWorkflowClient();
+        WorkerConfig config = WorkerConfig.defaults("test").withWorkDir(tmp.resolve("work"));
+        TractWorker.register(env.getWorkerFactory(), config, new ActivityEnvironment(client, config.workDir(), "cpu",
+                shuttingDown, 8, (stage, attempt, step) -> {
+                    steps.add(stage + "#" + attempt + ":" + step);
+                    if (stage.equals("stage1") && attempt <= 60) {
+                        shuttingDown.set(true); // the preemption notice: this attempt checkpoints and hands off
+                    }
+                }));
+        env.start();
+        Thread notices = new Thread(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                if (shuttingDown.get()) {
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    shuttingDown.set(false); // the next worker of the fleet is up
+                }
+                Thread.onSpinWait();
+            }
+        });
+        notices.setDaemon(true);
+        notices.start();
+        try {
+            PipelineSpec spec = PipelineFixture.spec(tmp, "stage1-only", 8, 70);
+            Values.PipelineResult r = run(spec, "spot");
+            assertThat(r.state()).isEqualTo("COMPLETED");
+            Values.StageSummary s1 = r.stages().get(1);
+            assertThat(s1.attempts()).as("60 hand-offs (and refusals by a worker still shutting down)")
+                    .isGreaterThan(60);
+            assertThat(s1.lostSteps()).as("every hand-off checkpointed first").isZero();
+            assertThat(steps.stream().filter(x -> x.startsWith("stage1")).count()).as("each step trained once")
+                    .isEqualTo(70);
+        } finally {
+            notices.interrupt();
+        }
+    }
+
     @Test
     void badDataFailsAtOnceNamingTheRecordAndField() throws Exception {
         start(ActivityEnvironment.Faults.NONE);

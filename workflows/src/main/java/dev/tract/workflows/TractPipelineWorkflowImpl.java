@@ -73,6 +73,11 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
         Method method = spec.methodEnum();
         CpuActivities cpu = Workflow.newActivityStub(CpuActivities.class, cpuOptions(spec));
         GpuActivities gpu = Workflow.newActivityStub(GpuActivities.class, gpuOptions(spec));
+        // training retries without a cap: the activity counts its failures (hand-offs from preempted workers
+        // excluded) and gives up after its budget
+        GpuActivities trainer = Workflow.newActivityStub(GpuActivities.class, ActivityOptions.newBuilder(
+                gpuOptions(spec)).setRetryOptions(RetryOptions.newBuilder(gpuOptions(spec).getRetryOptions())
+                .setMaximumAttempts(0).build()).build());
         PreparedData data = null;
         try {
             beginStage("prepare");
@@ -88,7 +93,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             tracking = call(() -> cpu.startTracking(new Values.TrackingRequest(input.pipelineId(), spec,
                     input.specDigest(), prepared, runStages)));
 
-            TrainOutcome s1 = train(gpu, input, "stage1", data.seedModelUri(), data.seedModelDigest(),
+            TrainOutcome s1 = train(trainer, input, "stage1", data.seedModelUri(), data.seedModelDigest(),
                     List.of(data.trainUri()), data.trainDigest(), method.stage1Objective(), spec.stage1());
             judgeUri = s1.modelUri();
             String judgeDigest = s1.modelDigest();
@@ -96,7 +101,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
                 List<String> cotUris = cots(gpu, input, data, s1);
                 String cotDigest = CacheKeys.of("cots", s1.modelDigest(), data.trainDigest(), spec.generation(),
                         spec.seed(), spec.template());
-                TrainOutcome s2 = train(gpu, input, "stage2", data.seedModelUri(), data.seedModelDigest(), cotUris,
+                TrainOutcome s2 = train(trainer, input, "stage2", data.seedModelUri(), data.seedModelDigest(), cotUris,
                         cotDigest, method.stage2Objective(), spec.stage2());
                 judgeUri = s2.modelUri();
                 judgeDigest = s2.modelDigest();

@@ -102,6 +102,17 @@ class SpecParserTest {
                 "file:///runs").method()).isEqualTo("stage1-only");
     }
 
+    /** Heartbeats come every 5 s: a timeout of 5 s would time out an attempt for one late heartbeat. */
+    @Test
+    void aHeartbeatTimeoutUnderTwiceTheHeartbeatIntervalIsRefused() {
+        String data = "train_data: t.jsonl\neval_sets: [{name: a, data: a.jsonl}]\n";
+        assertThatThrownBy(() -> SpecParser.parse(data + "heartbeat_timeout_seconds: 5\n", BASE, "file:///runs"))
+                .isInstanceOf(SpecException.class).hasMessageContaining("heartbeat_timeout_seconds: must be at least "
+                        + "10 (twice the 5 s heartbeat interval");
+        assertThat(SpecParser.parse(data + "heartbeat_timeout_seconds: 10\n", BASE, "file:///runs")
+                .heartbeatTimeoutSeconds()).isEqualTo(10);
+    }
+
     @Test
     void missingDataAndBrokenYamlAreReported() {
         assertThatThrownBy(() -> SpecParser.parse("name: x\n", BASE, "file:///runs"))
