@@ -9,7 +9,11 @@ import dev.tract.workflows.spec.PipelineSpec;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.temporal.api.common.v1.WorkflowExecution;
+import io.temporal.api.enums.v1.TaskQueueType;
 import io.temporal.api.enums.v1.WorkflowExecutionStatus;
+import io.temporal.api.taskqueue.v1.TaskQueue;
+import io.temporal.api.workflowservice.v1.DescribeTaskQueueRequest;
+import io.temporal.api.workflowservice.v1.DescribeTaskQueueResponse;
 import io.temporal.api.filter.v1.StatusFilter;
 import io.temporal.api.filter.v1.WorkflowTypeFilter;
 import io.temporal.api.workflow.v1.WorkflowExecutionInfo;
@@ -55,6 +59,33 @@ public final class PipelineService {
         String id = Pipelines.newId(spec);
         Pipelines.start(client, spec, id);
         return id;
+    }
+
+    /**
+     * The spec's task queues that no worker polls now, as warnings (a mistyped queue, or no worker of a kind yet):
+     * the pipeline is accepted and waits, and its status says for what. Empty where the server cannot tell.
+     */
+    public List<String> queueWarnings(PipelineSpec spec) {
+        List<String> out = new ArrayList<>();
+        check(out, "task_queues.cpu", spec.taskQueues().cpu(), TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW);
+        check(out, "task_queues.gpu", spec.taskQueues().gpu(), TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY);
+        return out;
+    }
+
+    private void check(List<String> out, String field, String queue, TaskQueueType type) {
+        try {
+            DescribeTaskQueueResponse r = client.getWorkflowServiceStubs().blockingStub()
+                    .withDeadlineAfter(3, java.util.concurrent.TimeUnit.SECONDS).describeTaskQueue(
+                            DescribeTaskQueueRequest.newBuilder().setNamespace(client.getOptions().getNamespace())
+                                    .setTaskQueue(TaskQueue.newBuilder().setName(queue)).setTaskQueueType(type)
+                                    .build());
+            if (r.getPollersCount() == 0) {
+                out.add(field + ": no worker polls task queue '" + queue + "' now; the pipeline waits until one "
+                        + "does (check the name against the workers' --task-queues)");
+            }
+        } catch (StatusRuntimeException e) {
+            // the server cannot tell (Temporal's test server does not list pollers)
+        }
     }
 
     /** A page of pipelines, newest first. */

@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** /api/v1/pipelines: submit, list, inspect, cancel, and read reports. */
@@ -43,10 +44,14 @@ public final class PipelinesResource {
         }
         PipelineSpec spec = SpecParser.parse(new String(bytes, StandardCharsets.UTF_8),
                 java.nio.file.Path.of(config.getSpecBaseDir()).toAbsolutePath(), config.getDefaultArtifactRoot());
+        List<String> warnings = service.queueWarnings(spec);
         String id = service.start(spec);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("id", id);
         out.put("spec_digest", SpecParser.digest(spec));
+        if (!warnings.isEmpty()) {
+            out.put("warnings", warnings);
+        }
         return Response.created(uri.getAbsolutePathBuilder().path(id).build()).entity(out).build();
     }
 

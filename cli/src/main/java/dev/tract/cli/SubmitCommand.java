@@ -43,6 +43,9 @@ final class SubmitCommand implements Callable<Integer> {
         JsonNode created = client.post("/api/v1/pipelines", SpecParser.withAbsolutePaths(text, dir),
                 "application/json");
         String id = created.get("id").asText();
+        for (JsonNode w : created.path("warnings")) {
+            spec.commandLine().getErr().println("warning: " + w.asText());
+        }
         if (!watch) {
             if (json) {
                 Json.print(spec.commandLine().getOut(), created);

@@ -37,24 +37,53 @@ public final class TractWorker implements AutoCloseable {
                 .setTarget(config.temporalAddress()).build());
         WorkflowClient client = WorkflowClient.newInstance(service, WorkflowClientOptions.newBuilder()
                 .setNamespace(config.namespace()).build());
-        return new TractWorker(config, service, client, true);
+        return new TractWorker(config, service, client, true, isTestServer(service) ? 0 : WORKFLOW_CACHE);
     }
 
     /** A worker on an existing client (tests, dev mode). */
     public static TractWorker on(WorkflowClient client, WorkerConfig config) {
-        return new TractWorker(config, null, client, false);
+        return new TractWorker(config, null, client, false, isTestServer(client.getWorkflowServiceStubs()) ? 0
+                : WORKFLOW_CACHE);
     }
 
-    private TractWorker(WorkerConfig config, WorkflowServiceStubs service, WorkflowClient client, boolean owns) {
+    /** Workflow executions a worker keeps in memory between their tasks (Temporal's default). */
+    static final int WORKFLOW_CACHE = 600;
+
+    /**
+     * Whether the service is Temporal's test server (the embedded one of quickstart, dev mode and the tests): it
+     * answers the test service, a cluster does not.
+     */
+    static boolean isTestServer(WorkflowServiceStubs service) {
+        try {
+            io.temporal.serviceclient.TestServiceStubs test = io.temporal.serviceclient.TestServiceStubs
+                    .newServiceStubs(io.temporal.serviceclient.TestServiceStubsOptions.newBuilder(service.getOptions())
+                            .setChannel(service.getRawChannel()).build());
+            try {
+                test.blockingStub().withDeadlineAfter(5, TimeUnit.SECONDS).getCurrentTime(
+                        com.google.protobuf.Empty.getDefaultInstance());
+                return true;
+            } finally {
+                test.shutdown();
+            }
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private TractWorker(WorkerConfig config, WorkflowServiceStubs service, WorkflowClient client, boolean owns,
+                        int workflowCache) {
         this.config = config;
         this.service = service;
         this.client = client;
         this.ownsService = owns;
-        // no workflow cache, so no sticky task queues: when a worker dies or is stopped, the next workflow task goes
-        // to any worker at once (Temporal's test server never moves a task off a dead worker's sticky queue). The
-        // pipeline workflow's history is small; replaying it on each task costs milliseconds.
+        // On a cluster, workflows stay cached between tasks (sticky queues): a signal, query or shard completion
+        // costs no replay; when a worker dies its sticky queue times out after 5 s and the task moves to any worker.
+        // Temporal's test server never moves a task off a dead worker's sticky queue, so with it the cache is off
+        // and each task replays the history, which stays small (each run of a workflow under 5,000 events).
         this.factory = WorkerFactory.newInstance(client, io.temporal.worker.WorkerFactoryOptions.newBuilder()
-                .setWorkflowCacheSize(0).build());
+                .setWorkflowCacheSize(workflowCache).build());
+        LOG.info("workflow cache: {}", workflowCache == 0 ? "off (Temporal's test server)" : workflowCache
+                + " executions");
         ActivityEnvironment env = new ActivityEnvironment(client, config.workDir(), config.device(), shuttingDown,
                 config.generationBatch(), ChaosFaults.parse(System.getenv("TRACT_CHAOS")));
         register(factory, config, env);

@@ -36,23 +36,25 @@ public class ShardsWorkflowImpl implements ShardsWorkflow {
         CpuActivities cpu = Workflow.newActivityStub(CpuActivities.class,
                 TractPipelineWorkflowImpl.cpuOptions(in.cpuQueue(), in.heartbeatTimeoutSeconds()));
         List<Promise<ShardOutcome>> inflight = new ArrayList<>();
-        List<String> uris = new ArrayList<>();
+        List<ShardOutcome> done = new ArrayList<>();
         int next = in.next();
         while (next < total && Workflow.getInfo().getHistoryLength() < CONTINUE_AFTER_EVENTS) {
             if (inflight.size() >= in.window()) {
-                finishOne(inflight, uris);
+                finishOne(inflight, done);
                 continue;
             }
             inflight.add(start(gpu, in, next));
             next++;
         }
         while (!inflight.isEmpty()) {
-            finishOne(inflight, uris);
+            finishOne(inflight, done);
         }
         String manifest = in.manifestUri();
-        if (!uris.isEmpty()) {
+        if (!done.isEmpty()) {
+            // in shard order, whatever order they finished in: stage 2 reads its data in this order
+            done.sort(java.util.Comparator.comparingInt(ShardOutcome::shard));
             manifest = cpu.writeManifestPart(new Values.ManifestPart(in.artifactRoot(), in.manifestKey(),
-                    tally.runs(), uris));
+                    tally.runs(), done.stream().map(ShardOutcome::uri).toList()));
         }
         tally = tally.endRun(Workflow.getInfo().getHistoryLength());
         if (next < total) {
@@ -81,14 +83,14 @@ public class ShardsWorkflowImpl implements ShardsWorkflow {
     }
 
     /** Waits for a shard in flight to finish and counts every finished one; a failed shard fails the stage. */
-    private void finishOne(List<Promise<ShardOutcome>> inflight, List<String> uris) {
+    private void finishOne(List<Promise<ShardOutcome>> inflight, List<ShardOutcome> done) {
         Promise.anyOf(inflight).get();
         for (Iterator<Promise<ShardOutcome>> it = inflight.iterator(); it.hasNext(); ) {
             Promise<ShardOutcome> p = it.next();
             if (p.isCompleted()) {
                 ShardOutcome o = p.get();
                 tally = tally.plus(o);
-                uris.add(o.uri());
+                done.add(o);
                 it.remove();
             }
         }
