@@ -157,12 +157,41 @@ class ApiTest {
         assertThat(status(call("/api/v1/pipelines/nope/cancel").post(Entity.text("")))).isEqualTo(404);
     }
 
+    /**
+     * A mistyped queue: the pipeline is accepted and waits, and its status names the queue it waits on. (On a
+     * cluster, which lists the pollers of a queue, the submission also warns at once; the test server cannot tell.)
+     * First of all: once the time-skipping test server has skipped time its clock runs ahead of the wall clock.
+     */
+    @Test
+    @Order(0)
+    void aPipelineOnAQueueNoWorkerPollsSaysWhatItWaitsFor() throws Exception {
+        System.setProperty("tract.waitNoticeSeconds", "1");
+        try {
+            Response created = call("/api/v1/pipelines").post(Entity.entity(SPEC
+                    + "task_queues: {gpu: tract-gpux}\n", "application/yaml"));
+            assertThat(created.getStatus()).isEqualTo(201);
+            String id = json(created).get("id").asText();
+            JsonNode p = json(call("/api/v1/pipelines/" + id).get());
+            for (int i = 0; i < 100 && p.path("waiting").isNull(); i++) {
+                Thread.sleep(200);
+                p = json(call("/api/v1/pipelines/" + id).get());
+            }
+            assertThat(p.path("waiting").asText()).startsWith("waiting for a worker on queue tract-gpux since ");
+            assertThat(p.at("/progress/stage").asText()).isEqualTo("stage1");
+            assertThat(status(call("/api/v1/pipelines/" + id + "/cancel").post(Entity.text("")))).isEqualTo(202);
+        } finally {
+            System.clearProperty("tract.waitNoticeSeconds");
+        }
+    }
+
     @Test
     @Order(5)
     void submitFollowAndReadTheReport() throws Exception {
         Response created = call("/api/v1/pipelines").post(Entity.entity(SPEC, "application/yaml"));
         assertThat(created.getStatus()).isEqualTo(201);
-        pipelineId = json(created).get("id").asText();
+        JsonNode createdBody = json(created);
+        assertThat(createdBody.has("warnings")).as("every queue has a worker").isFalse();
+        pipelineId = createdBody.get("id").asText();
         assertThat(created.getLocation().getPath()).endsWith("/api/v1/pipelines/" + pipelineId);
         JsonNode p = json(call("/api/v1/pipelines/" + pipelineId).get());
         assertThat(p.get("id").asText()).isEqualTo(pipelineId);
