@@ -18,7 +18,10 @@ public interface TractPipelineWorkflow {
     @QueryMethod
     Values.Progress progress();
 
-    /** Training activities report their step and loss here. */
+    /**
+     * Training progress as earlier releases sent it (a signal every few seconds, each adding history events); it now
+     * travels in heartbeats. Kept so that pipelines started by those releases, and their histories, still replay.
+     */
     @SignalMethod
     void progressUpdate(Values.ProgressUpdate update);
 }

@@ -192,7 +192,7 @@ public final class Values {
                                  List<EvalOutcome> evals, double wallSeconds, double computeSeconds,
                                  Map<String, String> trackingUrls, int trackingFailures, String registeredVersion) {}
 
-    /** Sent by a running training activity to the workflow. */
+    /** Sent by the training activities of earlier releases (see {@link TractPipelineWorkflow#progressUpdate}). */
     public record ProgressUpdate(String stage, int step, int totalSteps, double loss, int attempt,
                                  int resumedFromStep) {}
 
