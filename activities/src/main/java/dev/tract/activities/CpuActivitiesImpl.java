@@ -110,19 +110,26 @@ public class CpuActivitiesImpl implements CpuActivities {
         return store.uri(key);
     }
 
-    /** [uri, digest] of the seed model, made and stored first for a preset. */
+    /**
+     * [uri, digest] of the seed model, made and stored first for a preset. A preset's folder is named by the preset,
+     * its seed and a digest of its definition and the method version, so a change to a preset's architecture or
+     * initialisation makes a new seed model instead of reusing one made before.
+     */
     private String[] seedModel(ArtifactStore store, PipelineSpec.SeedModel seed) throws IOException {
+        Path digests = env.workDir().resolve("digests");
         if (seed.preset() != null) {
-            String prefix = "models/preset-" + seed.preset() + "-seed" + seed.initSeed();
+            Preset preset = Preset.named(seed.preset());
+            String prefix = "models/preset-" + seed.preset() + "-seed" + seed.initSeed() + "-"
+                    + CacheKeys.of("preset", preset.definition()).substring(0, 12);
             String weights = prefix + "/" + Checkpoints.WEIGHTS;
             Path local = env.workDir().resolve(prefix);
             if (!store.exists(weights)) {
-                ModelInit.init(Preset.named(seed.preset()), local, seed.initSeed(), null);
+                ModelInit.init(preset, local, seed.initSeed(), null);
                 store.putDirectory(prefix, local);
             } else if (!Files.isRegularFile(local.resolve(Checkpoints.WEIGHTS))) {
                 store.getDirectory(prefix, local);
             }
-            return new String[] {store.uri(prefix), Digests.sha256(local.resolve(Checkpoints.WEIGHTS))};
+            return new String[] {store.uri(prefix), ModelDigests.of(local, digests)};
         }
         if (seed.path() != null) {
             Path dir = Path.of(seed.path());
@@ -133,37 +140,9 @@ public class CpuActivitiesImpl implements CpuActivities {
             try (JudgeTokenizer tok = JudgeTokenizer.load(dir)) {
                 ScoreTokens.detect(tok);
             }
-            return new String[] {dir.toUri().toString(), modelDigest(dir)};
+            return new String[] {dir.toUri().toString(), ModelDigests.of(dir, digests)};
         }
-        return new String[] {seed.uri(), CacheKeys.of("model-uri", seed.uri())};
-    }
-
-    /**
-     * Identity of a model folder without reading every byte of a large checkpoint: config, tokenizer, and for each
-     * weight file its name, size and the sha256 of its first and last MiB.
-     */
-    static String modelDigest(Path dir) throws IOException {
-        MessageDigest md = Digests.sha();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
-                String name = f.getFileName().toString();
-                md.update(name.getBytes(StandardCharsets.UTF_8));
-                if (name.endsWith(".json")) {
-                    md.update(Files.readAllBytes(f));
-                } else if (name.endsWith(".safetensors")) {
-                    long size = Files.size(f);
-                    md.update(Long.toString(size).getBytes(StandardCharsets.UTF_8));
-                    try (var ch = java.nio.channels.FileChannel.open(f)) {
-                        for (long pos : new long[] {0, Math.max(0, size - (1 << 20))}) {
-                            var buf = java.nio.ByteBuffer.allocate((int) Math.min(size, 1 << 20));
-                            ch.read(buf, pos);
-                            md.update(buf.flip());
-                        }
-                    }
-                }
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
+        return new String[] {seed.uri(), ModelDigests.of(materializer.directory(seed.uri(), store), digests)};
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.tract.activities;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tract.activities.artifacts.ArtifactStore;
+import dev.tract.activities.artifacts.CorruptArtifactException;
 import dev.tract.activities.artifacts.ArtifactStores;
 import dev.tract.activities.artifacts.Digests;
 import dev.tract.activities.tracking.SafeTracker;
@@ -132,8 +133,14 @@ public class GpuActivitiesImpl implements GpuActivities {
              ArtifactStore store = ArtifactStores.open(req.artifactRoot())) {
             String base = "stages/train/" + req.cacheKey();
             Optional<String> done = store.getString(base + "/" + SUCCESS);
-            if (done.isPresent()) {
-                Values.TrainOutcome o = JSON.readValue(done.get(), Values.TrainOutcome.class);
+            Values.TrainOutcome cached = done.isPresent() ? JSON.readValue(done.get(), Values.TrainOutcome.class)
+                    : null;
+            if (cached != null && !verifies(store, cached)) {
+                store.deletePrefix(base + "/" + SUCCESS);
+                cached = null;
+            }
+            if (cached != null) {
+                Values.TrainOutcome o = cached;
                 return new Values.TrainOutcome(o.stage(), o.cacheKey(), o.modelUri(), o.modelDigest(), o.steps(),
                         o.totalSteps(), o.finalLoss(), 0, o.tokensPerSecond(), o.attempts(), o.resumes(),
                         o.lostSteps(), o.lostSeconds(), o.resumeWaitSeconds(), true, o.metricsUri(), 0);
@@ -158,12 +165,18 @@ public class GpuActivitiesImpl implements GpuActivities {
                         + "giving up. The worker logs have each failure.", GAVE_UP);
             }
             env.faults().beforeLoading(req.stage(), attempt);
-            fetchNewestCheckpoint(store, base, checkpoints, previous);
+            TrainingWorkspace workspace = new TrainingWorkspace(store, base, checkpoints, beats);
+            workspace.fetchNewest(previous);
 
-            Path modelDir = materializer.directory(req.modelUri(), store);
+            Path modelDir = verifiedModel(req.modelUri(), req.modelDigest(), store);
             List<JudgeExample> examples = new ArrayList<>();
             for (String uri : Manifests.expand(store, req.dataUris())) {
                 examples.addAll(Datasets.load(materializer.file(uri, store)));
+            }
+            if (req.dataUris().size() == 1 && !req.dataUris().get(0).startsWith(Values.MANIFEST)
+                    && !CanonicalJson.digest(examples).equals(req.dataDigest())) {
+                throw new CorruptArtifactException(req.dataUris().get(0) + ": the data's digest "
+                        + CanonicalJson.digest(examples) + " does not match the recorded " + req.dataDigest());
             }
             PipelineSpec.Stage h = req.hyper();
             Objective objective = Objective.named(req.objective());
@@ -240,7 +253,7 @@ public class GpuActivitiesImpl implements GpuActivities {
                     public void onCheckpoint(int step, Path dir) {
                         // an upload retries for up to TRACT_UPLOAD_RETRY_SECONDS while the store is away
                         beats.unwatch();
-                        String uri = uploadCheckpoint(store, base, dir, beats,
+                        String uri = workspace.publish(dir,
                                 () -> env.faults().duringCheckpointUpload(req.stage(), attempt, step));
                         stepLog.save(step);
                         tracker.flush();
@@ -255,7 +268,19 @@ public class GpuActivitiesImpl implements GpuActivities {
                 });
                 TrainResult result;
                 try {
-                    result = trainer.run(checkpoints, true, stop::get);
+                    try {
+                        result = trainer.run(checkpoints, true, stop::get);
+                    } catch (dev.tract.judge.JudgeInputException e) {
+                        if (!"config_digest".equals(e.field())) {
+                            throw e;
+                        }
+                        // checkpoints under this key from another run (code or inputs not in the key changed):
+                        // the stage starts again rather than failing for good in a folder its own key chose
+                        LOG.warn("stage {}: the checkpoints under {} belong to another run ({}); starting the stage "
+                                + "again", req.stage(), store.uri(base + "/checkpoints"), e.getMessage());
+                        workspace.clear();
+                        result = trainer.run(checkpoints, true, stop::get);
+                    }
                 } catch (ai.djl.engine.EngineException | OutOfMemoryError e) {
                     if (stepSeconds[1] == 0 && String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT)
                             .contains("out of memory")) {
@@ -296,6 +321,10 @@ public class GpuActivitiesImpl implements GpuActivities {
                 }
                 Checkpoints.save(m.model(), out);
                 m.tokenizer().copyTo(out);
+                if (!workspace.mayPublish()) {
+                    throw ApplicationFailure.newFailure("stage " + req.stage() + ": this attempt lost its lease and "
+                            + "wrote nothing; the attempt the server knows finishes the stage", WORKER_SHUTDOWN);
+                }
                 store.putDirectory(base + "/model", out);
                 stepLog.save(result.steps());
                 tracker.metric(runId, "train/resumes", updated.resumes(), result.steps());
@@ -304,7 +333,7 @@ public class GpuActivitiesImpl implements GpuActivities {
                 tracker.metric(runId, "train/resume_wait_seconds", updated.resumeWaitSeconds(), result.steps());
                 tracker.flush();
                 Values.TrainOutcome outcome = new Values.TrainOutcome(req.stage(), req.cacheKey(),
-                        store.uri(base + "/model"), Digests.sha256(out.resolve(Checkpoints.WEIGHTS)), result.steps(),
+                        store.uri(base + "/model"), ModelDigests.of(out, digests()), result.steps(),
                         result.totalSteps(), result.finalLoss(), result.seconds(), result.tokensPerSecond(),
                         updated.attempts(), updated.resumes(), updated.lostSteps(), updated.lostSeconds(),
                         updated.resumeWaitSeconds(), false, store.uri(base + "/metrics.jsonl"), tracker.failures());
@@ -314,124 +343,46 @@ public class GpuActivitiesImpl implements GpuActivities {
         }
     }
 
+    /** Where this worker remembers model digests. */
+    private Path digests() {
+        return env.workDir().resolve("digests");
+    }
+
+    /**
+     * The local folder of a model whose content is verified against its digest; a stale local copy of a stored model
+     * is fetched again once before the model is refused, naming it.
+     */
+    private Path verifiedModel(String uri, String digest, ArtifactStore store) throws IOException {
+        Path dir = materializer.directory(uri, store);
+        try {
+            ModelDigests.verify(dir, digest, uri, digests());
+        } catch (CorruptArtifactException e) {
+            if (!materializer.evict(uri)) {
+                throw e;
+            }
+            dir = materializer.directory(uri, store);
+            ModelDigests.verify(dir, digest, uri, digests());
+        }
+        return dir;
+    }
+
+    /** Whether a cached stage output is still what its outcome recorded; says why not in the log. */
+    private boolean verifies(ArtifactStore store, Values.TrainOutcome o) {
+        try {
+            verifiedModel(o.modelUri(), o.modelDigest(), store);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("stage {}: its cached output is not what was recorded, so it is trained again: {}", o.stage(),
+                    e.getMessage());
+            return false;
+        }
+    }
+
     private static <T> T read(String json, Class<T> type) {
         try {
             return JSON.readValue(json, type);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    /** How long a checkpoint upload keeps retrying while the store is unreachable. */
-    static final long UPLOAD_RETRY_MILLIS = Long.parseLong(System.getenv().getOrDefault(
-            "TRACT_UPLOAD_RETRY_SECONDS", "600")) * 1000;
-
-    /**
-     * Uploads a checkpoint folder, then points the stored LATEST at it (only once every file is stored, so LATEST
-     * never names an incomplete checkpoint); retries with backoff while the store is unreachable, heartbeating.
-     * Returns the checkpoint's URI.
-     */
-    private static String uploadCheckpoint(ArtifactStore store, String base, Path dir, Heartbeats beats,
-                                           Runnable midUpload) {
-        String prefix = base + "/checkpoints/" + dir.getFileName();
-        long deadline = System.currentTimeMillis() + UPLOAD_RETRY_MILLIS;
-        long wait = 500;
-        while (true) {
-            try {
-                List<Path> files;
-                try (var walk = Files.walk(dir)) {
-                    // the manifest goes last: a stored checkpoint with a manifest has all its files
-                    files = walk.filter(Files::isRegularFile).sorted(java.util.Comparator.comparing(
-                            (Path f) -> f.getFileName().toString().equals(Checkpointer.MANIFEST))
-                            .thenComparing(Path::toString)).toList();
-                }
-                for (int i = 0; i < files.size(); i++) {
-                    Path f = files.get(i);
-                    store.putFile(prefix + "/" + dir.relativize(f).toString().replace('\\', '/'), f);
-                    if (i == 0) {
-                        midUpload.run();
-                    }
-                }
-                store.putString(base + "/checkpoints/" + Checkpointer.LATEST, dir.getFileName().toString());
-                break;
-            } catch (IOException | RuntimeException e) {
-                if (System.currentTimeMillis() + wait > deadline) {
-                    throw new UncheckedIOException(new IOException("checkpoint upload to " + store.uri(prefix)
-                            + " failed for " + UPLOAD_RETRY_MILLIS / 1000 + " s: " + e.getMessage(), e));
-                }
-                LOG.warn("checkpoint upload to {} failed ({}); retrying in {} ms", store.uri(prefix), e.getMessage(),
-                        wait);
-                beats.beat();
-                try {
-                    Thread.sleep(wait);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted during checkpoint upload", ie);
-                }
-                wait = Math.min(wait * 2, 10_000);
-            }
-        }
-        try {
-            List<String> names = store.list(base + "/checkpoints").stream()
-                    .map(k -> k.substring(base.length() + "/checkpoints/".length()))
-                    .filter(k -> k.contains("/")).map(k -> k.substring(0, k.indexOf('/')))
-                    .filter(Checkpointer::isName).distinct().sorted(Checkpointer.BY_STEP).toList();
-            for (int i = 0; i < names.size() - 2; i++) {
-                store.deletePrefix(base + "/checkpoints/" + names.get(i));
-            }
-        } catch (IOException e) {
-            LOG.warn("could not prune old checkpoints under {}: {}", store.uri(base), e.getMessage());
-        }
-        return store.uri(prefix);
-    }
-
-    /**
-     * Makes the newest durable checkpoint (the newer of the heartbeat's and the stored LATEST) available locally,
-     * so that the trainer resumes from it.
-     */
-    private static void fetchNewestCheckpoint(ArtifactStore store, String base, Path local, TrainHeartbeat beat)
-            throws IOException {
-        List<String> candidates = new ArrayList<>();
-        store.getString(base + "/checkpoints/" + Checkpointer.LATEST).map(String::strip).ifPresent(candidates::add);
-        if (beat != null && beat.checkpointUri() != null) {
-            candidates.add(beat.checkpointUri().substring(beat.checkpointUri().lastIndexOf('/') + 1));
-        }
-        // the newer of the heartbeat's and LATEST first, then any older one (a corrupt newest falls back)
-        store.list(base + "/checkpoints").stream().map(k -> k.substring(base.length() + "/checkpoints/".length()))
-                .filter(k -> k.contains("/")).map(k -> k.substring(0, k.indexOf('/'))).filter(Checkpointer::isName)
-                .forEach(candidates::add);
-        List<String> ordered = candidates.stream().filter(Checkpointer::isName).distinct()
-                .sorted(Checkpointer.BY_STEP.reversed()).toList();
-        for (String name : ordered) {
-            Path target = local.resolve(name);
-            try {
-                if (!Files.isRegularFile(target.resolve(Checkpointer.MANIFEST))) {
-                    Path tmp = local.resolve(name + ".download");
-                    if (Files.exists(tmp)) {
-                        deleteTree(tmp);
-                    }
-                    store.getDirectory(base + "/checkpoints/" + name, tmp);
-                    if (!Files.isRegularFile(tmp.resolve(Checkpointer.MANIFEST))) {
-                        deleteTree(tmp);
-                        throw new IOException("incomplete (no manifest)");
-                    }
-                    try {
-                        new Checkpointer(local, 2).restore(tmp);
-                    } catch (dev.tract.judge.train.CorruptCheckpointException e) {
-                        deleteTree(tmp);
-                        throw new IOException(e.getMessage());
-                    }
-                    if (Files.exists(target)) {
-                        deleteTree(target);
-                    }
-                    Files.move(tmp, target);
-                }
-                Files.writeString(local.resolve(Checkpointer.LATEST), name + "\n", StandardCharsets.UTF_8);
-                LOG.info("resuming from stored checkpoint {}", name);
-                return;
-            } catch (IOException e) {
-                LOG.warn("stored checkpoint {} unusable ({}); trying an older one", name, e.getMessage());
-            }
         }
     }
 
@@ -456,7 +407,8 @@ public class GpuActivitiesImpl implements GpuActivities {
             int checked = 0;
             int correct = 0;
             int cut = 0;
-            try (Loaded m = Loaded.of(materializer.directory(req.modelUri(), store), env.device(), req.template(),
+            Path modelDir = verifiedModel(req.modelUri(), req.modelDigest(), store);
+            try (Loaded m = Loaded.of(modelDir, env.device(), req.template(),
                     req.maxLength())) {
                 Generator generator = new Generator(m.model(), m.tokenizer());
                 int batch = Math.max(1, env.generationBatch());
@@ -500,7 +452,8 @@ public class GpuActivitiesImpl implements GpuActivities {
             ScoreMode mode = ScoreMode.named(req.mode());
             ScoreConfig cfg = new ScoreConfig(mode, req.nCot(), sampling, false, env.generationBatch(), req.seed());
             List<ScoredExample> scored;
-            try (Loaded m = Loaded.of(materializer.directory(req.modelUri(), store), env.device(), req.template(),
+            Path modelDir = verifiedModel(req.modelUri(), req.modelDigest(), store);
+            try (Loaded m = Loaded.of(modelDir, env.device(), req.template(),
                     req.maxLength())) {
                 scored = new Scorer(m.model(), m.tokenizer(), m.encoder()).score(part, cfg, req.from(),
                         done -> out.progress());

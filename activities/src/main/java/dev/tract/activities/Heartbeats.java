@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * (a checkpoint upload, a slow step) never miss the heartbeat timeout. Cancellation of the activity, which
  * Temporal delivers through the heartbeat, sets the stop flag.
  */
-final class Heartbeats implements AutoCloseable {
+final class Heartbeats implements AutoCloseable, Lease {
     private static final Logger LOG = LoggerFactory.getLogger(Heartbeats.class);
     private final ActivityExecutionContext context;
     private final AtomicReference<Object> details = new AtomicReference<>();
@@ -65,6 +65,28 @@ final class Heartbeats implements AutoCloseable {
                 String.format("%.0f", (System.nanoTime() - lastProgressNanos) / 1e9));
     }
 
+    private volatile long failingSince;
+    private volatile boolean leaseLost;
+
+    private void loseLease(String why) {
+        if (!leaseLost) {
+            LOG.warn("activity {} lost its lease: {}; it stops and writes nothing more",
+                    context.getInfo().getActivityId(), why);
+        }
+        leaseLost = true;
+        stop.set(true);
+    }
+
+    /**
+     * Whether this attempt may no longer write what other attempts read ({@code LATEST}, the stage's model, its
+     * success marker): the server rejected its heartbeat, or heartbeats failed for longer than the timeout, after
+     * which another attempt may be running. Cancellation does not lose the lease: a cancelled stage checkpoints.
+     */
+    @Override
+    public boolean leaseLost() {
+        return leaseLost;
+    }
+
     /** Marks progress (a step completed). */
     void progressed() {
         lastProgressNanos = System.nanoTime();
@@ -87,18 +109,35 @@ final class Heartbeats implements AutoCloseable {
     }
 
     /** Heartbeats now with the newest details. */
-    synchronized void beat() {
+    @Override
+    public synchronized void beat() {
         if (cancellation.get() != null || stalled) {
             return;
         }
         try {
             context.heartbeat(details.get());
+            failingSince = 0;
         } catch (ActivityCompletionException e) {
-            LOG.info("activity {} cancelled: stopping at the next step", context.getInfo().getActivityId());
+            if (e instanceof io.temporal.client.ActivityNotExistsException) {
+                // the server no longer knows this attempt: it timed out, or another attempt completed the task
+                loseLease("the server no longer knows this attempt (" + e.getMessage() + ")");
+            } else {
+                LOG.info("activity {} cancelled: stopping at the next step", context.getInfo().getActivityId());
+            }
             cancellation.set(e);
             stop.set(true);
         } catch (RuntimeException e) {
-            LOG.debug("heartbeat failed", e);
+            long now = System.nanoTime();
+            if (failingSince == 0) {
+                failingSince = now;
+            }
+            Duration timeout = context.getInfo().getHeartbeatTimeout();
+            LOG.warn("heartbeat of activity {} failed: {}", context.getInfo().getActivityId(), e.getMessage());
+            if (timeout != null && !timeout.isZero() && now - failingSince > timeout.toNanos()) {
+                // for longer than the heartbeat timeout: the server has given this attempt up and started another
+                loseLease("heartbeats have failed for " + (now - failingSince) / 1_000_000_000L + " s, longer than "
+                        + "the heartbeat timeout");
+            }
         }
     }
 

@@ -35,6 +35,22 @@ final class Materializer {
         return dir;
     }
 
+    /** Drops the local copy of a stored model, so that the next use fetches it again; false for local folders. */
+    boolean evict(String uri) throws IOException {
+        if (!uri.startsWith("s3://")) {
+            return false;
+        }
+        Path dir = workDir.resolve("cache").resolve(name(uri));
+        if (Files.isDirectory(dir)) {
+            try (var walk = Files.walk(dir)) {
+                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+        return true;
+    }
+
     /** A local file holding the dataset at {@code uri}. */
     Path file(String uri, ArtifactStore store) throws IOException {
         if (!uri.startsWith("s3://")) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tract.activities.ActivityEnvironment;
+import dev.tract.activities.artifacts.LocalArtifactStore;
 import dev.tract.workflows.Pipelines;
 import dev.tract.workflows.ShardsWorkflowImpl;
 import dev.tract.workflows.TractPipelineWorkflowImpl;
@@ -240,6 +241,48 @@ class PipelineWorkflowTest {
         } finally {
             notices.interrupt();
         }
+    }
+
+    /** A cached stage whose stored model no longer matches its recorded digest is trained again, not reused. */
+    @Test
+    void aCachedStageWhoseModelChangedIsTrainedAgain() throws Exception {
+        start(ActivityEnvironment.Faults.NONE);
+        PipelineSpec spec = PipelineFixture.spec(tmp, "stage1-only", 12);
+        Values.PipelineResult first = run(spec, "first");
+        Path weights = Path.of(java.net.URI.create(first.stages().get(1).outputUri())).resolve("model.safetensors");
+        byte[] w = Files.readAllBytes(weights);
+        w[w.length / 2] ^= 1;
+        Files.write(weights, w);
+        Values.PipelineResult second = run(spec, "second");
+        assertThat(second.stages().get(1).cached()).as("stage 1 made again (from its last checkpoint)").isFalse();
+        assertThat(second.evals().get(0).pearson()).isEqualTo(first.evals().get(0).pearson());
+        assertThat(Files.readAllBytes(weights)).as("the stored model is whole again").isNotEqualTo(w);
+    }
+
+    /**
+     * Checkpoints under a stage's key that belong to another run (the code changed, or an input the key misses):
+     * the stage starts again cleanly instead of failing for good in the folder its own key chose.
+     */
+    @Test
+    void checkpointsOfAnotherRunUnderAStagesKeyMakeItStartAgain() throws Exception {
+        start(ActivityEnvironment.Faults.NONE);
+        PipelineSpec spec = PipelineFixture.spec(tmp, "stage1-only", 12);
+        Values.PipelineResult clean = run(spec, "clean");
+        String stage = clean.stages().get(1).outputUri().replaceAll(".*/(stages/train/[^/]+)/model$", "$1");
+        // another run's checkpoints in this stage's folder, and no finished output
+        PipelineSpec otherSpec = PipelineFixture.spec(tmp, "stage1-only", 12, 8);
+        Values.PipelineResult foreign = run(otherSpec, "foreign");
+        String foreignStage = foreign.stages().get(1).outputUri().replaceAll(".*/(stages/train/[^/]+)/model$", "$1");
+        try (LocalArtifactStore store = new LocalArtifactStore(tmp.resolve("runs"))) {
+            store.deletePrefix(stage);
+            store.getDirectory(foreignStage + "/checkpoints", tmp.resolve("foreign-checkpoints"));
+            store.putDirectory(stage + "/checkpoints", tmp.resolve("foreign-checkpoints"));
+        }
+        Values.PipelineResult again = run(spec, "again");
+        assertThat(again.state()).isEqualTo("COMPLETED");
+        assertThat(again.stages().get(1).cached()).isFalse();
+        assertThat(again.evals().get(0).pearson()).as("the same judge as the clean run")
+                .isEqualTo(clean.evals().get(0).pearson());
     }
 
     @Test

@@ -40,6 +40,11 @@ public final class Digests {
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
     }
 
+    /** The sha256 of a string, in hex. */
+    public static String sha256Hex(String text) {
+        return java.util.HexFormat.of().formatHex(sha().digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
     public static MessageDigest sha() {
         try {
             return MessageDigest.getInstance("SHA-256");

@@ -69,6 +69,13 @@ public enum Preset {
                 pad, initializerRange());
     }
 
+    /** Everything that determines the models this preset makes (with the seed and the code's version). */
+    public String definition() {
+        return id() + "(vocab " + tokenizerVocab + ", hidden " + hidden + ", intermediate " + intermediate
+                + ", layers " + layers + ", heads " + heads + "/" + kvHeads + ", positions " + maxPositions
+                + ", tied " + tied + ", init " + initializerRange() + ")";
+    }
+
     /** The standard deviation of the initial weights: 0.8/sqrt(hidden), rounded to three decimals. */
     public double initializerRange() {
         return Math.round(800 / Math.sqrt(hidden)) / 1000.0;

@@ -1,0 +1,231 @@
+package dev.tract.activities;
+
+import dev.tract.activities.artifacts.ArtifactStore;
+import dev.tract.judge.train.Checkpointer;
+import dev.tract.workflows.Values.TrainHeartbeat;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A training stage's checkpoints, locally and in the store ({@code stages/train/<key>/checkpoints/}): fetching the
+ * newest usable one to resume from, and publishing new ones. Several attempts of a stage can be alive at once (a
+ * worker that lost its lease in a network partition, or two pipelines submitted with the same spec), so publishing
+ * follows three rules, all here:
+ *
+ * <ol>
+ *   <li>an attempt that lost its lease ({@link Lease#leaseLost()}) publishes nothing;</li>
+ *   <li>{@code LATEST} only moves forward: it is written only when it names no later step, and read back after the
+ *       write, so that of two racing writers the later step wins;</li>
+ *   <li>pruning keeps the two newest checkpoints and never removes the one {@code LATEST} names.</li>
+ * </ol>
+ *
+ * A checkpoint is the same for every attempt that trains the same steps (CPU training is deterministic; a GPU's
+ * may differ in the last bits, and then either attempt's checkpoint is a valid one to resume from).
+ */
+final class TrainingWorkspace {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingWorkspace.class);
+
+    /** How long a checkpoint upload keeps retrying while the store is unreachable. */
+    static final long UPLOAD_RETRY_MILLIS = Long.parseLong(System.getenv().getOrDefault(
+            "TRACT_UPLOAD_RETRY_SECONDS", "600")) * 1000;
+
+    private final ArtifactStore store;
+    private final String base;
+    private final Path local;
+    private final Lease beats;
+
+    /**
+     * @param base the stage's folder in the store ({@code stages/train/<key>})
+     * @param local the local checkpoint folder the trainer reads and writes
+     */
+    TrainingWorkspace(ArtifactStore store, String base, Path local, Lease beats) {
+        this.store = store;
+        this.base = base;
+        this.local = local;
+        this.beats = beats;
+    }
+
+    private String checkpoints() {
+        return base + "/checkpoints";
+    }
+
+    /** The checkpoint LATEST names in the store, if any. */
+    Optional<String> latest() throws IOException {
+        return store.getString(checkpoints() + "/" + Checkpointer.LATEST).map(String::strip)
+                .filter(Checkpointer::isName);
+    }
+
+    /** Whether this attempt may still write what other attempts read. */
+    boolean mayPublish() {
+        return !beats.leaseLost();
+    }
+
+    /**
+     * Uploads a checkpoint folder, then points LATEST at it (only once every file is stored, so LATEST never names
+     * an incomplete checkpoint, and only forward); retries with backoff while the store is unreachable,
+     * heartbeating. Returns the checkpoint's URI, or null when this attempt lost its lease and wrote nothing.
+     */
+    String publish(Path dir, Runnable midUpload) {
+        String name = dir.getFileName().toString();
+        String prefix = checkpoints() + "/" + name;
+        long deadline = System.currentTimeMillis() + UPLOAD_RETRY_MILLIS;
+        long wait = 500;
+        while (true) {
+            if (!mayPublish()) {
+                LOG.warn("checkpoint {} not published: this attempt lost its lease", name);
+                return null;
+            }
+            try {
+                List<Path> files;
+                try (var walk = Files.walk(dir)) {
+                    // the manifest goes last: a stored checkpoint with a manifest has all its files
+                    files = walk.filter(Files::isRegularFile).sorted(java.util.Comparator.comparing(
+                            (Path f) -> f.getFileName().toString().equals(Checkpointer.MANIFEST))
+                            .thenComparing(Path::toString)).toList();
+                }
+                for (int i = 0; i < files.size(); i++) {
+                    Path f = files.get(i);
+                    store.putFile(prefix + "/" + dir.relativize(f).toString().replace('\\', '/'), f);
+                    if (i == 0) {
+                        midUpload.run();
+                    }
+                }
+                moveLatestForward(name);
+                break;
+            } catch (IOException | RuntimeException e) {
+                if (System.currentTimeMillis() + wait > deadline) {
+                    throw new UncheckedIOException(new IOException("checkpoint upload to " + store.uri(prefix)
+                            + " failed for " + UPLOAD_RETRY_MILLIS / 1000 + " s: " + e.getMessage(), e));
+                }
+                LOG.warn("checkpoint upload to {} failed ({}); retrying in {} ms", store.uri(prefix), e.getMessage(),
+                        wait);
+                beats.beat();
+                try {
+                    Thread.sleep(wait);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted during checkpoint upload", ie);
+                }
+                wait = Math.min(wait * 2, 10_000);
+            }
+        }
+        prune();
+        return store.uri(prefix);
+    }
+
+    /** Points LATEST at {@code name} unless it names a later step already; a racing later step wins. */
+    private void moveLatestForward(String name) throws IOException {
+        String key = checkpoints() + "/" + Checkpointer.LATEST;
+        for (int tries = 0; tries < 3; tries++) {
+            Optional<String> current = latest();
+            if (current.isPresent() && Checkpointer.BY_STEP.compare(current.get(), name) >= 0) {
+                if (!current.get().equals(name)) {
+                    LOG.info("LATEST stays at {}: another attempt published it after {}", current.get(), name);
+                }
+                return;
+            }
+            if (!mayPublish()) {
+                return;
+            }
+            store.putString(key, name);
+            Optional<String> after = latest();
+            if (after.isPresent() && Checkpointer.BY_STEP.compare(after.get(), name) >= 0) {
+                return; // ours, or a later one written meanwhile
+            }
+            // an earlier step overwrote ours between the write and the read: write again
+        }
+    }
+
+    /** Keeps the two newest checkpoints and the one LATEST names; removes the rest. */
+    private void prune() {
+        try {
+            Optional<String> latest = latest();
+            List<String> names = store.list(checkpoints()).stream()
+                    .map(k -> k.substring(checkpoints().length() + 1))
+                    .filter(k -> k.contains("/")).map(k -> k.substring(0, k.indexOf('/')))
+                    .filter(Checkpointer::isName).distinct().sorted(Checkpointer.BY_STEP).toList();
+            for (int i = 0; i < names.size() - 2; i++) {
+                if (latest.isPresent() && latest.get().equals(names.get(i))) {
+                    continue;
+                }
+                store.deletePrefix(checkpoints() + "/" + names.get(i));
+            }
+        } catch (IOException e) {
+            LOG.warn("could not prune old checkpoints under {}: {}", store.uri(base), e.getMessage());
+        }
+    }
+
+    /**
+     * Makes the newest durable checkpoint (the newer of the heartbeat's and the stored LATEST) available locally,
+     * so that the trainer resumes from it; a corrupt or incomplete one falls back to an older one.
+     */
+    void fetchNewest(TrainHeartbeat beat) throws IOException {
+        List<String> candidates = new ArrayList<>();
+        latest().ifPresent(candidates::add);
+        if (beat != null && beat.checkpointUri() != null) {
+            candidates.add(beat.checkpointUri().substring(beat.checkpointUri().lastIndexOf('/') + 1));
+        }
+        store.list(checkpoints()).stream().map(k -> k.substring(checkpoints().length() + 1))
+                .filter(k -> k.contains("/")).map(k -> k.substring(0, k.indexOf('/'))).filter(Checkpointer::isName)
+                .forEach(candidates::add);
+        List<String> ordered = candidates.stream().filter(Checkpointer::isName).distinct()
+                .sorted(Checkpointer.BY_STEP.reversed()).toList();
+        for (String name : ordered) {
+            Path target = local.resolve(name);
+            try {
+                if (!Files.isRegularFile(target.resolve(Checkpointer.MANIFEST))) {
+                    Path tmp = local.resolve(name + ".download");
+                    if (Files.exists(tmp)) {
+                        deleteTree(tmp);
+                    }
+                    store.getDirectory(checkpoints() + "/" + name, tmp);
+                    if (!Files.isRegularFile(tmp.resolve(Checkpointer.MANIFEST))) {
+                        deleteTree(tmp);
+                        throw new IOException("incomplete (no manifest)");
+                    }
+                    try {
+                        new Checkpointer(local, 2).restore(tmp);
+                    } catch (dev.tract.judge.train.CorruptCheckpointException e) {
+                        deleteTree(tmp);
+                        throw new IOException(e.getMessage());
+                    }
+                    if (Files.exists(target)) {
+                        deleteTree(target);
+                    }
+                    Files.move(tmp, target);
+                }
+                Files.writeString(local.resolve(Checkpointer.LATEST), name + "\n", StandardCharsets.UTF_8);
+                LOG.info("resuming from stored checkpoint {}", name);
+                return;
+            } catch (IOException e) {
+                LOG.warn("stored checkpoint {} unusable ({}); trying an older one", name, e.getMessage());
+            }
+        }
+    }
+
+    /** Removes the stored and local checkpoints (they belong to another run). */
+    void clear() throws IOException {
+        store.deletePrefix(checkpoints());
+        deleteTree(local);
+        Files.createDirectories(local);
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (var s = Files.walk(p)) {
+            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(q);
+            }
+        }
+    }
+}
