@@ -83,7 +83,7 @@ public class GpuActivitiesImpl implements GpuActivities {
      * dead attempt's last heartbeat to the resume.
      */
     public record Ledger(int attempts, int resumes, int lostSteps, double lostSeconds, double resumeWaitSeconds,
-                         int handoffs) {}
+                         int handoffs, double storageWaitSeconds) {}
 
     /** Failed attempts of a training stage before it gives up; hand-offs from workers shutting down do not count. */
     static final int TRAIN_FAILURE_BUDGET = 50;
@@ -150,12 +150,12 @@ public class GpuActivitiesImpl implements GpuActivities {
             Path checkpoints = local.resolve("checkpoints");
             Files.createDirectories(checkpoints);
             Ledger ledger = store.getString(base + "/ledger.json").map(x -> read(x, Ledger.class))
-                    .orElse(new Ledger(0, 0, 0, 0, 0, 0));
+                    .orElse(new Ledger(0, 0, 0, 0, 0, 0, 0));
             if (env.shuttingDown().get()) {
                 // a worker that is shutting down takes no new work: a hand-off too, not a failure
                 store.putString(base + "/ledger.json", JSON.writeValueAsString(new Ledger(ledger.attempts(),
                         ledger.resumes(), ledger.lostSteps(), ledger.lostSeconds(), ledger.resumeWaitSeconds(),
-                        ledger.handoffs() + 1)));
+                        ledger.handoffs() + 1, ledger.storageWaitSeconds())));
                 refuseIfShuttingDown();
             }
             int failures = attempt - 1 - ledger.handoffs();
@@ -211,10 +211,10 @@ public class GpuActivitiesImpl implements GpuActivities {
                         // recorded at once: this attempt may die too, and its resume still counts
                         try {
                             Ledger l = store.getString(base + "/ledger.json").map(s -> read(s, Ledger.class))
-                                    .orElse(new Ledger(0, 0, 0, 0, 0, 0));
+                                    .orElse(new Ledger(0, 0, 0, 0, 0, 0, 0));
                             store.putString(base + "/ledger.json", JSON.writeValueAsString(new Ledger(attempt,
                                     l.resumes() + 1, l.lostSteps() + lost.get(), l.lostSeconds(),
-                                    l.resumeWaitSeconds() + wait, l.handoffs())));
+                                    l.resumeWaitSeconds() + wait, l.handoffs(), l.storageWaitSeconds())));
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
@@ -238,10 +238,13 @@ public class GpuActivitiesImpl implements GpuActivities {
                             stallBound[0] = stallBound(stepSeconds[0] / stepSeconds[1]);
                             beats.watch(stallBound[0]);
                         }
-                        current[0] = new TrainHeartbeat(current[0].step(), current[0].checkpointUri(), s.step(),
-                                System.currentTimeMillis(), req.stage(), s.totalSteps(),
-                                Double.isFinite(s.loss()) ? s.loss() : null, stepSeconds[0] / stepSeconds[1], attempt);
-                        beats.details(current[0]);
+                        synchronized (current) {
+                            current[0] = new TrainHeartbeat(current[0].step(), current[0].checkpointUri(), s.step(),
+                                    System.currentTimeMillis(), req.stage(), s.totalSteps(),
+                                    Double.isFinite(s.loss()) ? s.loss() : null, stepSeconds[0] / stepSeconds[1],
+                                    attempt);
+                            beats.details(current[0]);
+                        }
                         beats.beat();
                         env.faults().afterStep(req.stage(), attempt, s.step());
                         if (env.shuttingDown().get()) {
@@ -251,54 +254,51 @@ public class GpuActivitiesImpl implements GpuActivities {
 
                     @Override
                     public void onCheckpoint(int step, Path dir) {
-                        // an upload retries for up to TRACT_UPLOAD_RETRY_SECONDS while the store is away
-                        beats.unwatch();
-                        String uri = workspace.publish(dir,
-                                () -> env.faults().duringCheckpointUpload(req.stage(), attempt, step));
-                        stepLog.save(step);
-                        tracker.flush();
-                        current[0] = new TrainHeartbeat(step, uri, step, System.currentTimeMillis(), req.stage(),
-                                current[0].totalSteps(), current[0].loss(), current[0].meanStepSeconds(), attempt);
-                        beats.details(current[0]);
-                        beats.beat();
-                        if (stallBound[0] != null) {
-                            beats.watch(stallBound[0]);
+                        // stored in the background while training goes on; the heartbeat names it once stored
+                        try {
+                            workspace.publishInBackground(dir, step,
+                                    () -> env.faults().duringCheckpointUpload(req.stage(), attempt, step),
+                                    (stored, uri) -> {
+                                        stepLog.save(stored);
+                                        if (uri != null) {
+                                            synchronized (current) {
+                                                current[0] = new TrainHeartbeat(stored, uri,
+                                                        current[0].trainedStep(), System.currentTimeMillis(),
+                                                        req.stage(), current[0].totalSteps(), current[0].loss(),
+                                                        current[0].meanStepSeconds(), attempt);
+                                                beats.details(current[0]);
+                                            }
+                                            beats.beat();
+                                        }
+                                    });
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
                         }
+                        tracker.flush();
                     }
                 });
                 TrainResult result;
                 try {
+                    result = runTrainer(trainer, checkpoints, stop, workspace, req, store, base, stepSeconds, h);
+                } finally {
+                    // the final checkpoint (and any still queued) is stored before the stage ends or hands off
+                    beats.unwatch();
                     try {
-                        result = trainer.run(checkpoints, true, stop::get);
-                    } catch (dev.tract.judge.JudgeInputException e) {
-                        if (!"config_digest".equals(e.field())) {
-                            throw e;
-                        }
-                        // checkpoints under this key from another run (code or inputs not in the key changed):
-                        // the stage starts again rather than failing for good in a folder its own key chose
-                        LOG.warn("stage {}: the checkpoints under {} belong to another run ({}); starting the stage "
-                                + "again", req.stage(), store.uri(base + "/checkpoints"), e.getMessage());
-                        workspace.clear();
-                        result = trainer.run(checkpoints, true, stop::get);
+                        workspace.flush();
+                    } finally {
+                        workspace.close();
                     }
-                } catch (ai.djl.engine.EngineException | OutOfMemoryError e) {
-                    if (stepSeconds[1] == 0 && String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT)
-                            .contains("out of memory")) {
-                        // the first step does not fit: the configuration guarantees it, a retry cannot help
-                        throw ApplicationFailure.newNonRetryableFailure("stage " + req.stage() + ": out of memory "
-                                + "at the first step with " + req.stage() + ".batch_size " + h.batchSize() + " and "
-                                + req.stage() + ".max_length " + h.maxLength() + " on " + env.device() + "; lower "
-                                + "batch_size (and raise grad_accumulation to keep the effective batch) or "
-                                + "max_length: " + e.getMessage(), GAVE_UP);
-                    }
-                    throw e;
+                }
+                if (workspace.waitedSeconds() > 0.5) {
+                    LOG.info("stage {}: {} s of training waited for checkpoint uploads", req.stage(),
+                            String.format("%.1f", workspace.waitedSeconds()));
                 }
                 double perStep = stepSeconds[1] == 0 ? 0 : stepSeconds[0] / stepSeconds[1];
                 Ledger updated = store.getString(base + "/ledger.json").map(s -> read(s, Ledger.class))
                         .map(l -> new Ledger(attempt, l.resumes(), l.lostSteps(), l.lostSteps() * perStep,
-                                l.resumeWaitSeconds(), l.handoffs())).orElse(new Ledger(attempt, 0, 0, 0, 0, 0));
+                                l.resumeWaitSeconds(), l.handoffs(), l.storageWaitSeconds() + workspace.waitedSeconds()))
+                        .orElse(new Ledger(attempt, 0, 0, 0, 0, 0, workspace.waitedSeconds()));
                 store.putString(base + "/ledger.json", JSON.writeValueAsString(updated));
-                beats.unwatch();
                 if (result.stopped()) {
                     if (beats.cancellation() != null) {
                         throw beats.cancellation();
@@ -310,7 +310,7 @@ public class GpuActivitiesImpl implements GpuActivities {
                     // a hand-off, not a failure: it does not count against the failure budget
                     store.putString(base + "/ledger.json", JSON.writeValueAsString(new Ledger(updated.attempts(),
                             updated.resumes(), updated.lostSteps(), updated.lostSeconds(),
-                            updated.resumeWaitSeconds(), updated.handoffs() + 1)));
+                            updated.resumeWaitSeconds(), updated.handoffs() + 1, updated.storageWaitSeconds())));
                     throw ApplicationFailure.newFailure("worker shutting down: stage " + req.stage()
                             + " checkpointed at step " + result.steps(), WORKER_SHUTDOWN);
                 }
@@ -331,6 +331,7 @@ public class GpuActivitiesImpl implements GpuActivities {
                 tracker.metric(runId, "train/lost_steps", updated.lostSteps(), result.steps());
                 tracker.metric(runId, "train/lost_seconds", updated.lostSeconds(), result.steps());
                 tracker.metric(runId, "train/resume_wait_seconds", updated.resumeWaitSeconds(), result.steps());
+                tracker.metric(runId, "train/storage_wait_seconds", updated.storageWaitSeconds(), result.steps());
                 tracker.flush();
                 Values.TrainOutcome outcome = new Values.TrainOutcome(req.stage(), req.cacheKey(),
                         store.uri(base + "/model"), ModelDigests.of(out, digests()), result.steps(),
@@ -340,6 +341,38 @@ public class GpuActivitiesImpl implements GpuActivities {
                 store.putString(base + "/" + SUCCESS, JSON.writeValueAsString(outcome));
                 return outcome;
             }
+        }
+    }
+
+    /**
+     * Runs the trainer. Checkpoints under the key that belong to another run (the code changed, or an input the key
+     * misses) make the stage start again rather than fail for good in a folder its own key chose; running out of
+     * memory at the first step is not retried, since the configuration guarantees it.
+     */
+    private TrainResult runTrainer(Trainer trainer, Path checkpoints, AtomicBoolean stop, TrainingWorkspace workspace,
+                                   Values.TrainRequest req, ArtifactStore store, String base, double[] stepSeconds,
+                                   PipelineSpec.Stage h) throws IOException {
+        try {
+            try {
+                return trainer.run(checkpoints, true, stop::get);
+            } catch (dev.tract.judge.JudgeInputException e) {
+                if (!"config_digest".equals(e.field())) {
+                    throw e;
+                }
+                LOG.warn("stage {}: the checkpoints under {} belong to another run ({}); starting the stage again",
+                        req.stage(), store.uri(base + "/checkpoints"), e.getMessage());
+                workspace.clear();
+                return trainer.run(checkpoints, true, stop::get);
+            }
+        } catch (ai.djl.engine.EngineException | OutOfMemoryError e) {
+            if (stepSeconds[1] == 0 && String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT)
+                    .contains("out of memory")) {
+                throw ApplicationFailure.newNonRetryableFailure("stage " + req.stage() + ": out of memory at the "
+                        + "first step with " + req.stage() + ".batch_size " + h.batchSize() + " and " + req.stage()
+                        + ".max_length " + h.maxLength() + " on " + env.device() + "; lower batch_size (and raise "
+                        + "grad_accumulation to keep the effective batch) or max_length: " + e.getMessage(), GAVE_UP);
+            }
+            throw e;
         }
     }
 

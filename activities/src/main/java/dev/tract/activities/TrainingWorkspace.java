@@ -211,6 +211,130 @@ final class TrainingWorkspace {
         }
     }
 
+    /** Told when a checkpoint is stored and LATEST moved (uri null when this attempt lost its lease). */
+    interface Published {
+        void published(int step, String uri);
+    }
+
+    private record Pending(Path snapshot, int step, Runnable midUpload, Published done) {}
+
+    private final java.util.concurrent.ExecutorService uploader = java.util.concurrent.Executors
+            .newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "checkpoint-upload");
+                t.setDaemon(true);
+                return t;
+            });
+    private java.util.concurrent.Future<?> inFlight;
+    private Pending queued;
+    private volatile RuntimeException uploadFailure;
+    private double waitedSeconds;
+
+    /**
+     * Publishes a checkpoint in the background while training goes on: the checkpoint folder is snapshotted (hard
+     * links, so the trainer may prune its own copy), and uploaded by one thread; at most one upload is in flight,
+     * and a newer checkpoint replaces one still queued. An upload that failed for good fails the next call.
+     */
+    synchronized void publishInBackground(Path dir, int step, Runnable midUpload, Published done) throws IOException {
+        throwIfFailed();
+        Pending p = new Pending(snapshot(dir), step, midUpload, done);
+        if (inFlight != null && !inFlight.isDone()) {
+            if (queued != null) {
+                deleteTree(queued.snapshot().getParent());
+            }
+            queued = p;
+            return;
+        }
+        start(p);
+    }
+
+    private synchronized void start(Pending p) {
+        inFlight = uploader.submit(() -> {
+            try {
+                String uri = publish(p.snapshot(), p.midUpload());
+                p.done().published(p.step(), uri);
+            } catch (RuntimeException e) {
+                uploadFailure = e;
+            } finally {
+                try {
+                    deleteTree(p.snapshot().getParent());
+                } catch (IOException e) {
+                    LOG.debug("could not remove the upload snapshot {}", p.snapshot(), e);
+                }
+            }
+            synchronized (this) {
+                if (queued != null && uploadFailure == null) {
+                    Pending next = queued;
+                    queued = null;
+                    start(next);
+                }
+            }
+        });
+    }
+
+    /** A copy of a checkpoint folder made of hard links (a copy where the file system has none). */
+    private Path snapshot(Path dir) throws IOException {
+        Path target = local.resolveSibling("uploads").resolve(dir.getFileName() + "-" + System.nanoTime())
+                .resolve(dir.getFileName().toString());
+        Files.createDirectories(target);
+        try (var walk = Files.walk(dir)) {
+            for (Path f : walk.filter(Files::isRegularFile).toList()) {
+                Path t = target.resolve(dir.relativize(f).toString());
+                Files.createDirectories(t.getParent());
+                try {
+                    Files.createLink(t, f);
+                } catch (IOException | UnsupportedOperationException e) {
+                    Files.copy(f, t);
+                }
+            }
+        }
+        return target;
+    }
+
+    /**
+     * Waits until every checkpoint handed to {@link #publishInBackground} is stored (or given up for a lost lease);
+     * the time waited is training time lost to storage.
+     */
+    void flush() throws IOException {
+        long start = System.nanoTime();
+        while (true) {
+            java.util.concurrent.Future<?> f;
+            synchronized (this) {
+                f = inFlight;
+                if (queued == null && (f == null || f.isDone())) {
+                    break;
+                }
+            }
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for a checkpoint upload", e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IOException(e.getCause());
+            }
+            beats.beat();
+        }
+        waitedSeconds += (System.nanoTime() - start) / 1e9;
+        throwIfFailed();
+    }
+
+    /** Seconds the training thread waited for uploads (in {@link #flush()}). */
+    double waitedSeconds() {
+        return waitedSeconds;
+    }
+
+    private void throwIfFailed() {
+        RuntimeException e = uploadFailure;
+        if (e != null) {
+            throw e;
+        }
+    }
+
+    /** Stops the upload thread (after {@link #flush()}, or when the attempt fails). */
+    void close() {
+        uploader.shutdownNow();
+    }
+
     /** Removes the stored and local checkpoints (they belong to another run). */
     void clear() throws IOException {
         store.deletePrefix(checkpoints());

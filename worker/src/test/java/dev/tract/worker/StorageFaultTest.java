@@ -41,26 +41,40 @@ class StorageFaultTest {
         System.clearProperty("tract.s3.endpoint");
     }
 
+    private Values.PipelineResult run(String root, String id, PipelineSpec spec) {
+        PipelineSpec other = new PipelineSpec(spec.name(), spec.seedModel(), spec.trainData(), spec.evalSets(),
+                spec.method(), spec.stage1(), spec.stage2(), spec.generation(), spec.scoring(), spec.nCot(),
+                spec.checkpoint(), spec.shardSize(), root, spec.taskQueues(), spec.seed(), spec.template(),
+                spec.heartbeatTimeoutSeconds(), spec.tracking());
+        Pipelines.start(env.getWorkflowClient(), other, id);
+        return Pipelines.result(env.getWorkflowClient(), id);
+    }
+
     @Test
     void aThirtySecondS3OutageDuringACheckpointUploadIsRiddenOut() throws Exception {
         AtomicBoolean outage = new AtomicBoolean();
+        AtomicBoolean away = new AtomicBoolean();
         long[] outageAt = {0};
+        List<Integer> stepsWhileAway = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         ActivityEnvironment.Faults faults = new ActivityEnvironment.Faults() {
             @Override
-            public void afterStep(String stage, int attempt, int step) {}
-
-            @Override
-            public void duringCheckpointUpload(String stage, int attempt, int step) {
+            public void afterStep(String stage, int attempt, int step) {
+                if (away.get()) {
+                    stepsWhileAway.add(step);
+                }
+                // the store goes away just before the checkpoint of step 4 is uploaded, for 30 s
                 if (stage.equals("stage1") && step == 4 && outage.compareAndSet(false, true)) {
                     try {
                         s3.goAway();
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
                     }
+                    away.set(true);
                     outageAt[0] = System.nanoTime();
                     Thread back = new Thread(() -> {
                         try {
                             Thread.sleep(30_000);
+                            away.set(false);
                             s3.comeBack();
                         } catch (Exception e) {
                             throw new IllegalStateException(e);
@@ -104,5 +118,15 @@ class StorageFaultTest {
                 .filter(k -> k.endsWith("checkpoints/LATEST")).findFirst().orElseThrow())).asUtf8String().strip();
         assertThat(keys).as("LATEST names a complete checkpoint")
                 .anyMatch(k -> k.endsWith("checkpoints/" + latest + "/MANIFEST.json"));
+        assertThat(stepsWhileAway).as("training went on while the store was away").containsExactly(5, 6, 7, 8);
+
+        // the same stage without an outage, in another store: the same judge
+        Values.PipelineResult clean = run(spec.artifactRoot().replace("s3://runs/tract", "s3://runs/clean"),
+                "clean", spec);
+        byte[] judge = s3.raw().getObjectAsBytes(b -> b.bucket("runs").key(r.stages().get(1).outputUri()
+                .substring("s3://runs/".length()) + "/model.safetensors")).asByteArray();
+        byte[] cleanJudge = s3.raw().getObjectAsBytes(b -> b.bucket("runs").key(clean.stages().get(1).outputUri()
+                .substring("s3://runs/".length()) + "/model.safetensors")).asByteArray();
+        assertThat(judge).as("final weights equal an uninterrupted run's").isEqualTo(cleanJudge);
     }
 }
