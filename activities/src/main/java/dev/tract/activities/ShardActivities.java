@@ -1,0 +1,172 @@
+package dev.tract.activities;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tract.activities.artifacts.ArtifactStore;
+import dev.tract.activities.artifacts.ArtifactStores;
+import dev.tract.judge.data.CanonicalJson;
+import dev.tract.judge.data.Datasets;
+import dev.tract.judge.data.JudgeExample;
+import dev.tract.judge.data.SyntheticTask;
+import dev.tract.judge.data.Targets;
+import dev.tract.judge.generate.Generation;
+import dev.tract.judge.generate.GenerationConfig;
+import dev.tract.judge.generate.Generator;
+import dev.tract.judge.score.ScoreConfig;
+import dev.tract.judge.score.ScoreMode;
+import dev.tract.judge.score.ScoredExample;
+import dev.tract.judge.score.Scorer;
+import dev.tract.judge.train.ExampleEncoder;
+import dev.tract.workflows.Values;
+import dev.tract.workflows.spec.PipelineSpec;
+import io.temporal.activity.Activity;
+import io.temporal.activity.ActivityExecutionContext;
+import io.temporal.failure.ApplicationFailure;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The shard activities: CoT self-generation and evaluation of a range of examples. Each writes one file under
+ * {@code stages/<kind>/<cache key>/} and a {@code _SUCCESS} marker last; a marker found means the stored result is
+ * returned, and a retried shard rewrites the same file (sampling is seeded per example), so shards are idempotent.
+ */
+final class ShardActivities {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final ActivityEnvironment env;
+    private final Materializer materializer;
+    private final VerifiedModels models;
+
+    ShardActivities(ActivityEnvironment env, Materializer materializer, VerifiedModels models) {
+        this.env = env;
+        this.materializer = materializer;
+        this.models = models;
+    }
+
+    Values.ShardOutcome generateCots(Values.CotShardRequest req) throws Exception {
+        return shard("cots", req.cacheKey(), req.shard(), req.artifactRoot(), (store, out) -> {
+            List<JudgeExample> all = Datasets.load(materializer.file(req.dataUri(), store));
+            List<JudgeExample> part = all.subList(req.from(), Math.min(all.size(), req.to()));
+            PipelineSpec.Generation g = req.generation();
+            GenerationConfig sampling = new GenerationConfig(g.maxNewTokens(), true, g.temperature(), 0, g.topP(),
+                    g.repetitionPenalty(), List.of(Targets.RESULT), req.seed(), true);
+            List<JudgeExample> generated = new ArrayList<>();
+            int wellFormed = 0;
+            int checked = 0;
+            int correct = 0;
+            int cut = 0;
+            Path modelDir = models.verified(req.modelUri(), req.modelDigest(), store);
+            try (Loaded m = Loaded.of(modelDir, env.device(), req.template(),
+                    req.maxLength())) {
+                Generator generator = new Generator(m.model(), m.tokenizer());
+                int batch = Math.max(1, env.generationBatch());
+                for (int i = 0; i < part.size(); i += batch) {
+                    List<JudgeExample> chunk = part.subList(i, Math.min(part.size(), i + batch));
+                    List<long[]> prompts = new ArrayList<>();
+                    long[] seeds = new long[chunk.size()];
+                    for (int j = 0; j < chunk.size(); j++) {
+                        ExampleEncoder.Prompt p = m.encoder().prompt(chunk.get(j), g.maxNewTokens() + 32);
+                        prompts.add(p.ids());
+                        cut += p.cut() ? 1 : 0;
+                        seeds[j] = req.seed() * 1_000_003L + req.from() + i + j;
+                    }
+                    List<Generation> gens = generator.generateIds(prompts, sampling, seeds);
+                    for (int j = 0; j < chunk.size(); j++) {
+                        String cot = Targets.cutFeedback(gens.get(j).text());
+                        wellFormed += Targets.wellFormed(gens.get(j)) ? 1 : 0;
+                        Optional<Boolean> right = SyntheticTask.feedbackCorrect(chunk.get(j), cot);
+                        checked += right.isPresent() ? 1 : 0;
+                        correct += right.orElse(false) ? 1 : 0;
+                        // the new target keeps the GOLD score, never the model's own
+                        generated.add(chunk.get(j).withFeedbacks(List.of(cot)));
+                    }
+                    out.progress();
+                }
+            }
+            CanonicalJson.write(out.file(), generated);
+            return new ShardResult(generated.size(), new Values.CotQuality(generated.size(), wellFormed, checked,
+                    correct, cut));
+        });
+    }
+
+    Values.ShardOutcome evaluateShard(Values.EvalShardRequest req) throws Exception {
+        return shard("eval", req.cacheKey(), req.shard(), req.artifactRoot(), (store, out) -> {
+            List<JudgeExample> all = Datasets.load(materializer.file(req.dataUri(), store));
+            List<JudgeExample> part = all.subList(req.from(), Math.min(all.size(), req.to()));
+            PipelineSpec.Generation g = req.generation();
+            GenerationConfig sampling = new GenerationConfig(g.maxNewTokens(), true, g.temperature(), 0, g.topP(),
+                    g.repetitionPenalty(), List.of(Targets.RESULT), req.seed(), true);
+            ScoreMode mode = ScoreMode.named(req.mode());
+            ScoreConfig cfg = new ScoreConfig(mode, req.nCot(), sampling, false, env.generationBatch(), req.seed());
+            List<ScoredExample> scored;
+            Path modelDir = models.verified(req.modelUri(), req.modelDigest(), store);
+            try (Loaded m = Loaded.of(modelDir, env.device(), req.template(),
+                    req.maxLength())) {
+                scored = new Scorer(m.model(), m.tokenizer(), m.encoder()).score(part, cfg, req.from(),
+                        done -> out.progress());
+            }
+            StringBuilder sb = new StringBuilder();
+            for (ScoredExample s : scored) {
+                sb.append(JSON.writeValueAsString(s.toJson())).append('\n');
+            }
+            Files.writeString(out.file(), sb, StandardCharsets.UTF_8);
+            // the quality of the feedbacks is counted once, from the joined predictions (aggregateEval)
+            return new ShardResult(scored.size(), null);
+        });
+    }
+
+    /** What a shard wrote: its record count and the quality of the feedbacks it generated. */
+    private record ShardResult(int count, Values.CotQuality quality) {}
+
+    /** The body of a shard activity: writes its output file and says what it wrote. */
+    private interface ShardBody {
+        ShardResult run(ArtifactStore store, ShardOutput out) throws Exception;
+    }
+
+    /** Where a shard writes, and a way to heartbeat between batches. */
+    private record ShardOutput(Path file, Heartbeats beats, AtomicBoolean shuttingDown) {
+        void progress() {
+            beats.beat();
+            if (beats.cancellation() != null) {
+                throw beats.cancellation();
+            }
+            if (shuttingDown.get()) {
+                throw ApplicationFailure.newFailure("worker shutting down: shard given up to another worker",
+                        GpuActivitiesImpl.WORKER_SHUTDOWN);
+            }
+        }
+    }
+
+    private Values.ShardOutcome shard(String kind, String key, int shard, String root, ShardBody body)
+            throws Exception {
+        GpuActivitiesImpl.refuseIfShuttingDown(env);
+        ActivityExecutionContext ctx = Activity.getExecutionContext();
+        try (Heartbeats beats = new Heartbeats(ctx, GpuActivitiesImpl.HEARTBEAT_INTERVAL, new AtomicBoolean(), shard);
+             ArtifactStore store = ArtifactStores.open(root)) {
+            String base = "stages/" + kind + "/" + key;
+            String file = base + "/" + (kind.equals("cots") ? "cots.jsonl" : "predictions.jsonl");
+            Optional<String> done = store.getString(base + "/" + GpuActivitiesImpl.SUCCESS);
+            if (done.isPresent()) {
+                ObjectNode o = (ObjectNode) JSON.readTree(done.get());
+                Values.CotQuality quality = o.hasNonNull("quality")
+                        ? JSON.treeToValue(o.get("quality"), Values.CotQuality.class) : null;
+                return new Values.ShardOutcome(store.uri(file), shard, o.get("count").asInt(), 0, true, quality);
+            }
+            long start = System.nanoTime();
+            Path local = env.workDir().resolve(kind).resolve(key + ".jsonl");
+            Files.createDirectories(local.getParent());
+            ShardResult result = body.run(store, new ShardOutput(local, beats, env.shuttingDown()));
+            double seconds = (System.nanoTime() - start) / 1e9;
+            store.putFile(file, local);
+            ObjectNode marker = JSON.createObjectNode().put("count", result.count()).put("seconds", seconds);
+            marker.set("quality", JSON.valueToTree(result.quality()));
+            store.putString(base + "/" + GpuActivitiesImpl.SUCCESS, marker.toString());
+            return new Values.ShardOutcome(store.uri(file), shard, result.count(), seconds, false, result.quality());
+        }
+    }
+}
