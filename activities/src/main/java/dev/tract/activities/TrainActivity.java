@@ -114,8 +114,11 @@ final class TrainActivity {
                         o.totalSteps(), o.finalLoss(), 0, o.tokensPerSecond(), o.attempts(), o.resumes(),
                         o.lostSteps(), o.lostSeconds(), o.resumeWaitSeconds(), true, o.metricsUri(), 0);
             }
+            // one local folder per stage and pipeline: two pipelines training the same stage on one worker do not
+            // write each other's checkpoints; they meet only in the store, under TrainingWorkspace's rules
             Path local = env.workDir().resolve("train").resolve(dev.tract.workflows.CacheKeys.of(req.artifactRoot())
-                    .substring(0, 8) + "-" + req.cacheKey());
+                    .substring(0, 8) + "-" + req.cacheKey()).resolve(dev.tract.workflows.CacheKeys.of(
+                    req.pipelineId()).substring(0, 12));
             Path checkpoints = local.resolve("checkpoints");
             Files.createDirectories(checkpoints);
             Ledger ledger = store.getString(base + "/ledger.json").map(x -> read(x, Ledger.class))

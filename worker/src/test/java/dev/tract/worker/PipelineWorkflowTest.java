@@ -285,6 +285,36 @@ class PipelineWorkflowTest {
                 .isEqualTo(clean.evals().get(0).pearson());
     }
 
+    /**
+     * Two pipelines submitted with the same spec at once share every stage folder: both complete, with the same
+     * judge, and the stage holds one output whose LATEST names a complete checkpoint.
+     */
+    @Test
+    void twoIdenticalPipelinesSubmittedTogetherBothCompleteWithOneSetOfOutputs() throws Exception {
+        start((stage, attempt, step) -> {
+            try {
+                Thread.sleep(150); // long enough steps that the two trainings overlap
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, 2);
+        PipelineSpec spec = PipelineFixture.spec(tmp, "stage1-only", 12, 20);
+        Pipelines.start(client, spec, "twin-a");
+        Pipelines.start(client, spec, "twin-b");
+        Values.PipelineResult a = Pipelines.result(client, "twin-a");
+        Values.PipelineResult b = Pipelines.result(client, "twin-b");
+        assertThat(a.state()).isEqualTo("COMPLETED");
+        assertThat(b.state()).isEqualTo("COMPLETED");
+        assertThat(b.stages().get(1).outputUri()).isEqualTo(a.stages().get(1).outputUri());
+        assertThat(b.evals().get(0).pearson()).isEqualTo(a.evals().get(0).pearson());
+        assertThat(steps.stream().filter(s -> s.startsWith("stage1")).count()).as("both trained, side by side")
+                .isGreaterThan(20);
+        Path stage = Path.of(java.net.URI.create(a.stages().get(1).outputUri())).getParent();
+        String latest = Files.readString(stage.resolve("checkpoints/LATEST")).strip();
+        assertThat(latest).isEqualTo("step-000020");
+        assertThat(stage.resolve("checkpoints").resolve(latest).resolve("MANIFEST.json")).isRegularFile();
+    }
+
     @Test
     void badDataFailsAtOnceNamingTheRecordAndField() throws Exception {
         start(ActivityEnvironment.Faults.NONE);
