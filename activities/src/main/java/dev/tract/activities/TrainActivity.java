@@ -137,7 +137,9 @@ final class TrainActivity {
                         + "giving up. The worker logs have each failure.", GAVE_UP);
             }
             env.faults().beforeLoading(req.stage(), attempt);
-            TrainingWorkspace workspace = new TrainingWorkspace(store, base, checkpoints, beats);
+            TrainingWorkspace workspace = new TrainingWorkspace(store, base, checkpoints, beats, "w"
+                    + dev.tract.workflows.CacheKeys.of(ctx.getInfo().getWorkflowId(), ctx.getInfo().getActivityId(),
+                    attempt).substring(0, 10));
             workspace.fetchNewest(previous);
 
             Path modelDir = models.verified(req.modelUri(), req.modelDigest(), store);

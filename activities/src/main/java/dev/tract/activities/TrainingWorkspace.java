@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * follows three rules, all here:
  *
  * <ol>
- *   <li>an attempt that lost its lease ({@link Lease#leaseLost()}) publishes nothing;</li>
+ *   <li>each attempt uploads under its own folder ({@code checkpoints/<writer>/step-N/}), so two attempts never
+ *       write the same files, and an attempt that lost its lease ({@link Lease#leaseLost()}) publishes nothing;</li>
  *   <li>{@code LATEST} only moves forward: it is written only when it names no later step, and read back after the
  *       write, so that of two racing writers the later step wins;</li>
  *   <li>pruning keeps the two newest checkpoints and never removes the one {@code LATEST} names.</li>
@@ -41,16 +42,50 @@ final class TrainingWorkspace {
     private final String base;
     private final Path local;
     private final Lease beats;
+    private final String writer;
 
     /**
      * @param base the stage's folder in the store ({@code stages/train/<key>})
      * @param local the local checkpoint folder the trainer reads and writes
+     * @param writer this attempt's own folder under the stage's checkpoints: two attempts never write the same files
      */
-    TrainingWorkspace(ArtifactStore store, String base, Path local, Lease beats) {
+    TrainingWorkspace(ArtifactStore store, String base, Path local, Lease beats, String writer) {
         this.store = store;
         this.base = base;
         this.local = local;
         this.beats = beats;
+        this.writer = writer;
+    }
+
+    /** The checkpoint's name (its step) of a reference {@code writer/step-000050} (or {@code step-000050}). */
+    static String stepName(String ref) {
+        return ref.substring(ref.lastIndexOf('/') + 1);
+    }
+
+    /** Whether a reference names a checkpoint: {@code step-N} or {@code writer/step-N}. */
+    static boolean isRef(String ref) {
+        String[] parts = ref.split("/");
+        return parts.length <= 2 && Checkpointer.isName(parts[parts.length - 1])
+                && (parts.length == 1 || parts[0].matches("[a-z0-9-]+"));
+    }
+
+    /** References in the order of their steps (then by writer). */
+    static final java.util.Comparator<String> BY_STEP = java.util.Comparator.comparing(TrainingWorkspace::stepName,
+            Checkpointer.BY_STEP).thenComparing(java.util.Comparator.naturalOrder());
+
+    /** The references of the checkpoints stored under the stage (complete or not). */
+    private List<String> storedRefs() throws IOException {
+        return store.list(checkpoints()).stream().map(k -> k.substring(checkpoints().length() + 1))
+                .map(k -> {
+                    String[] parts = k.split("/");
+                    if (parts.length >= 2 && Checkpointer.isName(parts[0])) {
+                        return parts[0];
+                    }
+                    if (parts.length >= 3 && Checkpointer.isName(parts[1])) {
+                        return parts[0] + "/" + parts[1];
+                    }
+                    return null;
+                }).filter(r -> r != null && isRef(r)).distinct().sorted(BY_STEP).toList();
     }
 
     private String checkpoints() {
@@ -60,7 +95,7 @@ final class TrainingWorkspace {
     /** The checkpoint LATEST names in the store, if any. */
     Optional<String> latest() throws IOException {
         return store.getString(checkpoints() + "/" + Checkpointer.LATEST).map(String::strip)
-                .filter(Checkpointer::isName);
+                .filter(TrainingWorkspace::isRef);
     }
 
     /** Whether this attempt may still write what other attempts read. */
@@ -74,7 +109,7 @@ final class TrainingWorkspace {
      * heartbeating. Returns the checkpoint's URI, or null when this attempt lost its lease and wrote nothing.
      */
     String publish(Path dir, Runnable midUpload) {
-        String name = dir.getFileName().toString();
+        String name = writer + "/" + dir.getFileName().toString();
         String prefix = checkpoints() + "/" + name;
         long deadline = System.currentTimeMillis() + UPLOAD_RETRY_MILLIS;
         long wait = 500;
@@ -126,7 +161,7 @@ final class TrainingWorkspace {
         String key = checkpoints() + "/" + Checkpointer.LATEST;
         for (int tries = 0; tries < 3; tries++) {
             Optional<String> current = latest();
-            if (current.isPresent() && Checkpointer.BY_STEP.compare(current.get(), name) >= 0) {
+            if (current.isPresent() && Checkpointer.BY_STEP.compare(stepName(current.get()), stepName(name)) >= 0) {
                 if (!current.get().equals(name)) {
                     LOG.info("LATEST stays at {}: another attempt published it after {}", current.get(), name);
                 }
@@ -137,7 +172,7 @@ final class TrainingWorkspace {
             }
             store.putString(key, name);
             Optional<String> after = latest();
-            if (after.isPresent() && Checkpointer.BY_STEP.compare(after.get(), name) >= 0) {
+            if (after.isPresent() && Checkpointer.BY_STEP.compare(stepName(after.get()), stepName(name)) >= 0) {
                 return; // ours, or a later one written meanwhile
             }
             // an earlier step overwrote ours between the write and the read: write again
@@ -148,10 +183,7 @@ final class TrainingWorkspace {
     private void prune() {
         try {
             Optional<String> latest = latest();
-            List<String> names = store.list(checkpoints()).stream()
-                    .map(k -> k.substring(checkpoints().length() + 1))
-                    .filter(k -> k.contains("/")).map(k -> k.substring(0, k.indexOf('/')))
-                    .filter(Checkpointer::isName).distinct().sorted(Checkpointer.BY_STEP).toList();
+            List<String> names = storedRefs();
             for (int i = 0; i < names.size() - 2; i++) {
                 if (latest.isPresent() && latest.get().equals(names.get(i))) {
                     continue;
@@ -171,14 +203,15 @@ final class TrainingWorkspace {
         List<String> candidates = new ArrayList<>();
         latest().ifPresent(candidates::add);
         if (beat != null && beat.checkpointUri() != null) {
-            candidates.add(beat.checkpointUri().substring(beat.checkpointUri().lastIndexOf('/') + 1));
+            store.keyOf(beat.checkpointUri()).filter(k -> k.startsWith(checkpoints() + "/"))
+                    .map(k -> k.substring(checkpoints().length() + 1)).ifPresent(candidates::add);
         }
-        store.list(checkpoints()).stream().map(k -> k.substring(checkpoints().length() + 1))
-                .filter(k -> k.contains("/")).map(k -> k.substring(0, k.indexOf('/'))).filter(Checkpointer::isName)
-                .forEach(candidates::add);
-        List<String> ordered = candidates.stream().filter(Checkpointer::isName).distinct()
-                .sorted(Checkpointer.BY_STEP.reversed()).toList();
-        for (String name : ordered) {
+        candidates.addAll(storedRefs());
+        // the newest first: LATEST's, the heartbeat's, then any older one (a corrupt newest falls back)
+        List<String> ordered = candidates.stream().filter(TrainingWorkspace::isRef).distinct()
+                .sorted(BY_STEP.reversed()).toList();
+        for (String ref : ordered) {
+            String name = stepName(ref);
             Path target = local.resolve(name);
             try {
                 if (!Files.isRegularFile(target.resolve(Checkpointer.MANIFEST))) {
@@ -186,7 +219,7 @@ final class TrainingWorkspace {
                     if (Files.exists(tmp)) {
                         deleteTree(tmp);
                     }
-                    store.getDirectory(checkpoints() + "/" + name, tmp);
+                    store.getDirectory(checkpoints() + "/" + ref, tmp);
                     if (!Files.isRegularFile(tmp.resolve(Checkpointer.MANIFEST))) {
                         deleteTree(tmp);
                         throw new IOException("incomplete (no manifest)");
@@ -203,10 +236,10 @@ final class TrainingWorkspace {
                     Files.move(tmp, target);
                 }
                 Files.writeString(local.resolve(Checkpointer.LATEST), name + "\n", StandardCharsets.UTF_8);
-                LOG.info("resuming from stored checkpoint {}", name);
+                LOG.info("resuming from stored checkpoint {}", ref);
                 return;
             } catch (IOException e) {
-                LOG.warn("stored checkpoint {} unusable ({}); trying an older one", name, e.getMessage());
+                LOG.warn("stored checkpoint {} unusable ({}); trying an older one", ref, e.getMessage());
             }
         }
     }

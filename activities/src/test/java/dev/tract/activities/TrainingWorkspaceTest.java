@@ -38,40 +38,46 @@ class TrainingWorkspaceTest {
         return c;
     }
 
+    /** writer/step of every complete stored checkpoint, in step order. */
     private List<String> stored(LocalArtifactStore store) throws Exception {
         return store.list("stages/train/k/checkpoints").stream().filter(k -> k.endsWith(Checkpointer.MANIFEST))
-                .map(k -> k.split("/")[4]).sorted(Checkpointer.BY_STEP).toList();
+                .map(k -> k.split("/")[4] + "/" + k.split("/")[5]).sorted(TrainingWorkspace.BY_STEP).toList();
+    }
+
+    private TrainingWorkspace workspace(LocalArtifactStore store, String writer, Lease lease) {
+        return new TrainingWorkspace(store, "stages/train/k", tmp.resolve(writer), lease, writer);
     }
 
     @Test
     void latestOnlyMovesForwardAndPruningKeepsWhatItNames() throws Exception {
         LocalArtifactStore store = new LocalArtifactStore(tmp.resolve("store"));
-        TrainingWorkspace fast = new TrainingWorkspace(store, "stages/train/k", tmp.resolve("a"), LIVE);
-        TrainingWorkspace zombie = new TrainingWorkspace(store, "stages/train/k", tmp.resolve("b"), LIVE);
-        fast.publish(checkpoint(tmp.resolve("a"), 10), () -> { });
-        fast.publish(checkpoint(tmp.resolve("a"), 20), () -> { });
-        fast.publish(checkpoint(tmp.resolve("a"), 30), () -> { });
-        assertThat(fast.latest()).contains("step-000030");
+        TrainingWorkspace fast = workspace(store, "wa", LIVE);
+        TrainingWorkspace zombie = workspace(store, "wb", LIVE);
+        fast.publish(checkpoint(tmp.resolve("wa"), 10), () -> { });
+        fast.publish(checkpoint(tmp.resolve("wa"), 20), () -> { });
+        fast.publish(checkpoint(tmp.resolve("wa"), 30), () -> { });
+        assertThat(fast.latest()).contains("wa/step-000030");
         // the slower attempt is still at step 12 and 14: LATEST stays, and its pruning spares step 30
-        zombie.publish(checkpoint(tmp.resolve("b"), 12), () -> { });
-        assertThat(zombie.latest()).contains("step-000030");
-        zombie.publish(checkpoint(tmp.resolve("b"), 14), () -> { });
-        assertThat(zombie.latest()).contains("step-000030");
-        assertThat(stored(store)).contains("step-000030");
-        fast.publish(checkpoint(tmp.resolve("a"), 40), () -> { });
-        assertThat(fast.latest()).contains("step-000040");
-        assertThat(stored(store)).containsExactly("step-000030", "step-000040");
+        zombie.publish(checkpoint(tmp.resolve("wb"), 12), () -> { });
+        assertThat(zombie.latest()).contains("wa/step-000030");
+        zombie.publish(checkpoint(tmp.resolve("wb"), 14), () -> { });
+        assertThat(zombie.latest()).contains("wa/step-000030");
+        assertThat(stored(store)).containsExactly("wa/step-000020", "wa/step-000030");
+        // each writer in its own folder: the other attempt's newer checkpoint moves LATEST forward
+        zombie.publish(checkpoint(tmp.resolve("wb"), 35), () -> { });
+        assertThat(zombie.latest()).contains("wb/step-000035");
+        fast.publish(checkpoint(tmp.resolve("wa"), 40), () -> { });
+        assertThat(fast.latest()).contains("wa/step-000040");
+        assertThat(stored(store)).containsExactly("wb/step-000035", "wa/step-000040");
     }
 
     @Test
     void anAttemptThatLostItsLeasePublishesNothing() throws Exception {
         LocalArtifactStore store = new LocalArtifactStore(tmp.resolve("store"));
-        TrainingWorkspace live = new TrainingWorkspace(store, "stages/train/k", tmp.resolve("a"), LIVE);
-        live.publish(checkpoint(tmp.resolve("a"), 10), () -> { });
-        TrainingWorkspace lost = new TrainingWorkspace(store, "stages/train/k", tmp.resolve("b"),
-                LOST);
-        assertThat(lost.publish(checkpoint(tmp.resolve("b"), 50), () -> { })).isNull();
-        assertThat(live.latest()).contains("step-000010");
-        assertThat(stored(store)).containsExactly("step-000010");
+        TrainingWorkspace live = workspace(store, "wa", LIVE);
+        live.publish(checkpoint(tmp.resolve("wa"), 10), () -> { });
+        assertThat(workspace(store, "wb", LOST).publish(checkpoint(tmp.resolve("wb"), 50), () -> { })).isNull();
+        assertThat(live.latest()).contains("wa/step-000010");
+        assertThat(stored(store)).containsExactly("wa/step-000010");
     }
 }

@@ -311,7 +311,7 @@ class PipelineWorkflowTest {
                 .isGreaterThan(20);
         Path stage = Path.of(java.net.URI.create(a.stages().get(1).outputUri())).getParent();
         String latest = Files.readString(stage.resolve("checkpoints/LATEST")).strip();
-        assertThat(latest).isEqualTo("step-000020");
+        assertThat(latest).endsWith("/step-000020");
         assertThat(stage.resolve("checkpoints").resolve(latest).resolve("MANIFEST.json")).isRegularFile();
     }
 
