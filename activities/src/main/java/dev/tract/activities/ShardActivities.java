@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tract.activities.artifacts.ArtifactStore;
 import dev.tract.activities.artifacts.ArtifactStores;
+import dev.tract.activities.artifacts.CorruptArtifactException;
 import dev.tract.judge.data.CanonicalJson;
 import dev.tract.judge.data.Datasets;
 import dev.tract.judge.data.JudgeExample;
@@ -22,6 +23,7 @@ import dev.tract.workflows.spec.PipelineSpec;
 import io.temporal.activity.Activity;
 import io.temporal.activity.ActivityExecutionContext;
 import io.temporal.failure.ApplicationFailure;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,6 +44,30 @@ final class ShardActivities {
     private final Materializer materializer;
     private final VerifiedModels models;
 
+    /** Digests of local data files this worker checked, by path, size and modification time. */
+    private final java.util.Map<String, String> dataDigests = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * The examples of a dataset, checked against its content digest (once per local file and version: a worker
+     * running many shards of one dataset digests it once). A dataset that is not what its digest says is refused,
+     * naming it.
+     */
+    private List<JudgeExample> verifiedData(String uri, String digest, ArtifactStore store) throws IOException {
+        Path file = materializer.file(uri, store);
+        List<JudgeExample> all = Datasets.load(file);
+        if (digest == null) {
+            return all;
+        }
+        String stamp = file.toAbsolutePath() + "|" + Files.size(file) + "|" + Files.getLastModifiedTime(file)
+                .toMillis();
+        String actual = dataDigests.computeIfAbsent(stamp, k -> CanonicalJson.digest(all));
+        if (!actual.equals(digest)) {
+            throw new CorruptArtifactException(uri + ": the data's digest " + actual + " does not match the "
+                    + "recorded " + digest);
+        }
+        return all;
+    }
+
     ShardActivities(ActivityEnvironment env, Materializer materializer, VerifiedModels models) {
         this.env = env;
         this.materializer = materializer;
@@ -50,7 +76,7 @@ final class ShardActivities {
 
     Values.ShardOutcome generateCots(Values.CotShardRequest req) throws Exception {
         return shard("cots", req.cacheKey(), req.shard(), req.artifactRoot(), (store, out) -> {
-            List<JudgeExample> all = Datasets.load(materializer.file(req.dataUri(), store));
+            List<JudgeExample> all = verifiedData(req.dataUri(), req.dataDigest(), store);
             List<JudgeExample> part = all.subList(req.from(), Math.min(all.size(), req.to()));
             PipelineSpec.Generation g = req.generation();
             GenerationConfig sampling = new GenerationConfig(g.maxNewTokens(), true, g.temperature(), 0, g.topP(),
@@ -96,7 +122,7 @@ final class ShardActivities {
 
     Values.ShardOutcome evaluateShard(Values.EvalShardRequest req) throws Exception {
         return shard("eval", req.cacheKey(), req.shard(), req.artifactRoot(), (store, out) -> {
-            List<JudgeExample> all = Datasets.load(materializer.file(req.dataUri(), store));
+            List<JudgeExample> all = verifiedData(req.dataUri(), req.dataDigest(), store);
             List<JudgeExample> part = all.subList(req.from(), Math.min(all.size(), req.to()));
             PipelineSpec.Generation g = req.generation();
             GenerationConfig sampling = new GenerationConfig(g.maxNewTokens(), true, g.temperature(), 0, g.topP(),

@@ -315,6 +315,25 @@ class PipelineWorkflowTest {
         assertThat(stage.resolve("checkpoints").resolve(latest).resolve("MANIFEST.json")).isRegularFile();
     }
 
+    /** A stored dataset that changed after it was prepared is refused by the shard that reads it, naming it. */
+    @Test
+    void aStoredDatasetThatChangedIsRefusedByItsReader() throws Exception {
+        start(ActivityEnvironment.Faults.NONE);
+        PipelineSpec spec = PipelineFixture.spec(tmp, "stage1-only", 12);
+        Values.PipelineResult first = run(spec, "first");
+        com.fasterxml.jackson.databind.JsonNode report = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                tmp.resolve("runs/pipelines/first/report.json").toFile());
+        Path file = Path.of(java.net.URI.create(report.at("/data/evalSets/0/uri").asText()));
+        assertThat(first.state()).isEqualTo("COMPLETED");
+        List<String> lines = new ArrayList<>(Files.readAllLines(file));
+        lines.set(0, lines.get(0).replaceFirst("\\d", "9"));
+        Files.write(file, lines);
+        PipelineSpec reseeded = PipelineFixture.spec(tmp, "stage1-only", 12, 6, "seed: 5\n");
+        assertThatThrownBy(() -> run(reseeded, "second")).isInstanceOf(WorkflowFailedException.class)
+                .rootCause().hasMessageContaining(file.getFileName().toString()).hasMessageContaining("does not "
+                        + "match the recorded");
+    }
+
     @Test
     void badDataFailsAtOnceNamingTheRecordAndField() throws Exception {
         start(ActivityEnvironment.Faults.NONE);

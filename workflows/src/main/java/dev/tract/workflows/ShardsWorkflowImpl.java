@@ -72,14 +72,14 @@ public class ShardsWorkflowImpl implements ShardsWorkflow {
                     t.template(), t.seed(), from, to);
             return Async.function(gpu::generateCots, new Values.CotShardRequest(t.pipelineId(), key, shard, from, to,
                     t.modelUri(), t.modelDigest(), t.dataUri(), t.generation(), t.maxLength(), t.template(),
-                    t.seed(), t.artifactRoot()));
+                    t.seed(), t.artifactRoot(), in.dataDigest()));
         }
         Values.EvalShardRequest t = in.eval();
         String key = CacheKeys.of("eval", t.modelDigest(), in.dataDigest(), t.mode(), t.nCot(), t.generation(),
                 t.maxLength(), t.template(), t.seed(), from, to);
         return Async.function(gpu::evaluateShard, new Values.EvalShardRequest(t.pipelineId(), key, t.evalSet(),
                 shard, from, to, t.modelUri(), t.modelDigest(), t.dataUri(), t.mode(), t.nCot(), t.generation(),
-                t.maxLength(), t.template(), t.seed(), t.artifactRoot()));
+                t.maxLength(), t.template(), t.seed(), t.artifactRoot(), in.dataDigest()));
     }
 
     /** Waits for a shard in flight to finish and counts every finished one; a failed shard fails the stage. */

@@ -204,7 +204,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
         shardsDone = 0;
         Values.CotShardRequest template = new Values.CotShardRequest(input.pipelineId(), null, 0, 0, 0,
                 stage1.modelUri(), stage1.modelDigest(), data.trainUri(), spec.generation(), spec.stage2().maxLength(),
-                spec.template(), spec.seed(), spec.artifactRoot());
+                spec.template(), spec.seed(), spec.artifactRoot(), data.trainDigest());
         Values.ShardsOutcome o = call(() -> childStage(input, "cots", template, null, data.trainDigest(),
                 data.trainCount()).get());
         Values.ShardsTally t = o.tally();
@@ -250,7 +250,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
                     spec.stage2().maxLength(), spec.template(), spec.seed(), from, to);
             CotShardRequest req = new CotShardRequest(input.pipelineId(), key, i, from, to, stage1.modelUri(),
                     stage1.modelDigest(), data.trainUri(), spec.generation(), spec.stage2().maxLength(),
-                    spec.template(), spec.seed(), spec.artifactRoot());
+                    spec.template(), spec.seed(), spec.artifactRoot(), data.trainDigest());
             pending.add(Async.function(gpu::generateCots, req).thenApply(o -> {
                 shardsDone++;
                 return o;
@@ -297,8 +297,8 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             for (PreparedEvalSet set : data.evalSets()) {
                 children.add(childStage(input, "eval." + set.name(), null, new EvalShardRequest(input.pipelineId(),
                         null, set.name(), 0, 0, 0, modelUri, modelDigest, set.uri(), mode, nCot, spec.generation(),
-                        spec.stage1().maxLength(), spec.template(), spec.seed(), spec.artifactRoot()), set.digest(),
-                        set.count()));
+                        spec.stage1().maxLength(), spec.template(), spec.seed(), spec.artifactRoot(), set.digest()),
+                        set.digest(), set.count()));
             }
             double compute = 0;
             boolean allCached = true;
@@ -328,7 +328,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
                         spec.stage1().maxLength(), spec.template(), spec.seed(), from, to);
                 EvalShardRequest req = new EvalShardRequest(input.pipelineId(), key, set.name(), i, from, to,
                         modelUri, modelDigest, set.uri(), mode, nCot, spec.generation(), spec.stage1().maxLength(),
-                        spec.template(), spec.seed(), spec.artifactRoot());
+                        spec.template(), spec.seed(), spec.artifactRoot(), set.digest());
                 pending.add(Async.function(gpu::evaluateShard, req).thenApply(o -> {
                     shardsDone++;
                     return o;

@@ -34,16 +34,21 @@ public final class Values {
                                int attempts, int resumes, int lostSteps, double lostSeconds,
                                double resumeWaitSeconds, boolean cached, String metricsUri, int trackingFailures) {}
 
-    /** CoT self-generation for training examples [from, to). */
+    /**
+     * CoT self-generation for training examples [from, to).
+     *
+     * @param dataDigest the content digest of the data, checked by the shard (null in requests of earlier releases)
+     */
     public record CotShardRequest(String pipelineId, String cacheKey, int shard, int from, int to, String modelUri,
                                   String modelDigest, String dataUri, PipelineSpec.Generation generation,
-                                  int maxLength, String template, long seed, String artifactRoot) {}
+                                  int maxLength, String template, long seed, String artifactRoot,
+                                  String dataDigest) {}
 
     /** Scoring of evaluation examples [from, to). */
     public record EvalShardRequest(String pipelineId, String cacheKey, String evalSet, int shard, int from, int to,
                                    String modelUri, String modelDigest, String dataUri, String mode, int nCot,
                                    PipelineSpec.Generation generation, int maxLength, String template, long seed,
-                                   String artifactRoot) {}
+                                   String artifactRoot, String dataDigest) {}
 
     /**
      * @param quality what the shard's generated feedbacks were like (null when it generated none)
