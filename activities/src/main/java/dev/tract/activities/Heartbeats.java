@@ -60,6 +60,8 @@ final class Heartbeats implements AutoCloseable, Lease {
         }
         stalled = true;
         stop.set(true);
+        // the attempt gave itself up: another one takes over, so should the step ever return, it writes nothing
+        leaseLost = true;
         LOG.error("activity {}: no progress in {} s (the bound from the measured step time); heartbeats stop so that "
                 + "the attempt times out and is retried from the newest checkpoint", context.getInfo().getActivityId(),
                 String.format("%.0f", (System.nanoTime() - lastProgressNanos) / 1e9));

@@ -130,6 +130,7 @@ class PipelineWorkflowTest {
     @Test
     void aHungStepIsDetectedAndTheStageResumesInANewAttempt() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch zombieReturned = new CountDownLatch(1);
         System.setProperty("tract.stallMinSeconds", "1");
         try {
             // two slots: the hung attempt keeps one, as it would keep a GPU, and the retry takes the other
@@ -140,7 +141,7 @@ class PipelineWorkflowTest {
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                     }
-                    throw new IllegalStateException("the hung step was released after the test");
+                    zombieReturned.countDown(); // the step returns after all, long after its attempt was replaced
                 }
             }, 2);
             PipelineSpec spec = PipelineFixture.spec(tmp, "stage1-only", 16, 8, "heartbeat_timeout_seconds: 10\n");
@@ -154,6 +155,19 @@ class PipelineWorkflowTest {
             assertThat(r.stages().get(1).attempts()).isEqualTo(2);
             assertThat(seconds).as("given up after the stall bound and the heartbeat timeout, not the 7-day "
                     + "start-to-close timeout").isLessThan(100);
+
+            // the zombie: its step returns, it stops at once and publishes nothing (no checkpoint of step 5)
+            Path checkpoints = Path.of(java.net.URI.create(r.stages().get(1).outputUri())).getParent()
+                    .resolve("checkpoints");
+            String latest = Files.readString(checkpoints.resolve("LATEST")).strip();
+            release.countDown();
+            assertThat(zombieReturned.await(30, TimeUnit.SECONDS)).isTrue();
+            Thread.sleep(3000);
+            assertThat(Files.readString(checkpoints.resolve("LATEST")).strip()).isEqualTo(latest).endsWith(
+                    "step-000008");
+            try (var files = Files.walk(checkpoints)) {
+                assertThat(files.map(f -> f.getFileName().toString())).doesNotContain("step-000005");
+            }
         } finally {
             System.clearProperty("tract.stallMinSeconds");
             release.countDown();
