@@ -154,12 +154,7 @@ final class TrainActivity {
             }
             PipelineSpec.Stage h = req.hyper();
             Objective objective = Objective.named(req.objective());
-            LoraConfig lora = h.lora() == null || h.lora().rank() == 0 ? null : new LoraConfig(h.lora().rank(),
-                    h.lora().alpha(), h.lora().dropout(), h.lora().targets(), false);
-            TrainConfig cfg = new TrainConfig(objective, h.steps(), h.epochs(), h.lr(), h.lambda(), h.batchSize(),
-                    h.gradAccumulation(), h.maxLength(), h.warmupRatio(), h.weightDecay(), h.maxGradNorm(), false,
-                    lora, req.seed(), req.checkpoint().everySteps(), req.checkpoint().everySeconds(), 2,
-                    PromptTemplate.named(req.template()));
+            TrainConfig cfg = config(req);
             AtomicInteger lost = new AtomicInteger();
             double[] stepSeconds = {0, 0};
             Duration[] stallBound = {null};
@@ -348,6 +343,20 @@ final class TrainActivity {
             }
             throw e;
         }
+    }
+
+    /**
+     * The trainer's configuration of a request. Everything in it that changes the result is in the stage's cache key
+     * (see {@code TractPipelineWorkflowImpl.trainKey}), so that a key names one trainer config digest.
+     */
+    static TrainConfig config(Values.TrainRequest req) {
+        PipelineSpec.Stage h = req.hyper();
+        LoraConfig lora = h.lora() == null || h.lora().rank() == 0 ? null : new LoraConfig(h.lora().rank(),
+                h.lora().alpha(), h.lora().dropout(), h.lora().targets(), false);
+        return new TrainConfig(Objective.named(req.objective()), h.steps(), h.epochs(), h.lr(), h.lambda(),
+                h.batchSize(), h.gradAccumulation(), h.maxLength(), h.warmupRatio(), h.weightDecay(),
+                h.maxGradNorm(), false, lora, req.seed(), req.checkpoint().everySteps(),
+                req.checkpoint().everySeconds(), 2, PromptTemplate.named(req.template()));
     }
 
     /** Whether a cached stage output is still what its outcome recorded; says why not in the log. */

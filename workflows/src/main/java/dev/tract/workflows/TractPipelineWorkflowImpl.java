@@ -170,7 +170,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
                                PipelineSpec.Stage hyper) {
         PipelineSpec spec = input.spec();
         beginStage(name);
-        String key = CacheKeys.of("train", modelDigest, dataDigest, objective, hyper, spec.template(), spec.seed());
+        String key = trainKey(modelDigest, dataDigest, objective, hyper, spec.template(), spec.seed());
         TrainRequest req = new TrainRequest(input.pipelineId(), name, key, modelUri, modelDigest, dataUris,
                 dataDigest, objective, hyper, spec.template(), spec.seed(), spec.checkpoint(), spec.artifactRoot(),
                 spec.tracking(), tracking == null ? null : tracking.runIds().get(name));
@@ -181,6 +181,12 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
                 out.trackingFailures(), null));
         resumes += out.resumes();
         return out;
+    }
+
+    /** The cache key of a training stage: everything that determines the trained model. */
+    public static String trainKey(String modelDigest, String dataDigest, String objective, PipelineSpec.Stage hyper,
+                                  String template, long seed) {
+        return CacheKeys.of("train", modelDigest, dataDigest, objective, hyper, template, seed);
     }
 
     /** Shards in flight at most per fanned-out stage. */

@@ -73,6 +73,13 @@ public final class Trainer {
         trainable.values().forEach(p -> p.setRequiresGradient(true));
     }
 
+    /**
+     * The identity of this run (config, data, starting weights): a checkpoint resumes only a run with the same one.
+     */
+    public String configDigest() {
+        return digest;
+    }
+
     /** Encodes examples for an objective: with their first feedback, or none for the objectives without CoT. */
     public static List<EncodedExample> encode(List<JudgeExample> examples, ExampleEncoder encoder,
                                               Objective objective) {
