@@ -23,8 +23,8 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>each attempt uploads under its own folder ({@code checkpoints/<writer>/step-N/}), so two attempts never
  *       write the same files, and an attempt that lost its lease ({@link Lease#leaseLost()}) publishes nothing;</li>
- *   <li>{@code LATEST} only moves forward: it is written only when it names no later step, and read back after the
- *       write, so that of two racing writers the later step wins;</li>
+ *   <li>{@code LATEST} only moves forward: it is written by compare-and-set only when it names no later step, so
+ *       that of two racing writers the later step wins;</li>
  *   <li>pruning keeps the two newest checkpoints and never removes the one {@code LATEST} names.</li>
  * </ol>
  *
@@ -156,11 +156,15 @@ final class TrainingWorkspace {
         return store.uri(prefix);
     }
 
-    /** Points LATEST at {@code name} unless it names a later step already; a racing later step wins. */
+    /**
+     * Points LATEST at {@code name} unless it names a later step already: a compare-and-set on the text read, so of
+     * two racing writers the later step wins and LATEST never moves backwards.
+     */
     private void moveLatestForward(String name) throws IOException {
         String key = checkpoints() + "/" + Checkpointer.LATEST;
-        for (int tries = 0; tries < 3; tries++) {
-            Optional<String> current = latest();
+        for (int tries = 0; tries < 20; tries++) {
+            Optional<String> stored = store.getString(key);
+            Optional<String> current = stored.map(String::strip).filter(TrainingWorkspace::isRef);
             if (current.isPresent() && Checkpointer.BY_STEP.compare(stepName(current.get()), stepName(name)) >= 0) {
                 if (!current.get().equals(name)) {
                     LOG.info("LATEST stays at {}: another attempt published it after {}", current.get(), name);
@@ -170,13 +174,12 @@ final class TrainingWorkspace {
             if (!mayPublish()) {
                 return;
             }
-            store.putString(key, name);
-            Optional<String> after = latest();
-            if (after.isPresent() && Checkpointer.BY_STEP.compare(stepName(after.get()), stepName(name)) >= 0) {
-                return; // ours, or a later one written meanwhile
+            if (store.putStringIf(key, stored.orElse(null), name)) {
+                return;
             }
-            // an earlier step overwrote ours between the write and the read: write again
+            // another writer moved LATEST between the read and the write: read again and decide again
         }
+        throw new IOException("LATEST under " + store.uri(checkpoints()) + " kept changing; " + name + " not published");
     }
 
     /** Keeps the two newest checkpoints and the one LATEST names; removes the rest. */

@@ -71,6 +71,46 @@ class TrainingWorkspaceTest {
         assertThat(stored(store)).containsExactly("wb/step-000035", "wa/step-000040");
     }
 
+    /** Two writers publishing at once, many times: LATEST is never seen going backwards and ends at the newest. */
+    @Test
+    void racingWritersNeverMoveLatestBackwards() throws Exception {
+        LocalArtifactStore store = new LocalArtifactStore(tmp.resolve("store"));
+        TrainingWorkspace even = workspace(store, "we", LIVE);
+        TrainingWorkspace odd = workspace(store, "wo", LIVE);
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        List<Integer> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        Thread sampler = new Thread(() -> {
+            while (!done.get()) {
+                try {
+                    even.latest().ifPresent(l -> seen.add(Integer.parseInt(l.substring(l.lastIndexOf('-') + 1))));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        });
+        sampler.start();
+        Thread a = new Thread(() -> publishAll(even, "we", 2));
+        Thread b = new Thread(() -> publishAll(odd, "wo", 1));
+        a.start();
+        b.start();
+        a.join();
+        b.join();
+        done.set(true);
+        sampler.join();
+        assertThat(even.latest()).contains("we/step-000060");
+        assertThat(seen).as("LATEST as seen while they raced").isNotEmpty().isSorted();
+    }
+
+    private void publishAll(TrainingWorkspace w, String writer, int first) {
+        try {
+            for (int step = first; step <= 60; step += 2) {
+                w.publish(checkpoint(tmp.resolve(writer), step), () -> { });
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Test
     void anAttemptThatLostItsLeasePublishesNothing() throws Exception {
         LocalArtifactStore store = new LocalArtifactStore(tmp.resolve("store"));

@@ -168,6 +168,13 @@ class PipelineWorkflowTest {
             try (var files = Files.walk(checkpoints)) {
                 assertThat(files.map(f -> f.getFileName().toString())).doesNotContain("step-000005");
             }
+            // and the judge is the one a single clean run makes
+            Files.createDirectories(tmp.resolve("clean"));
+            Values.PipelineResult clean = run(PipelineFixture.spec(tmp.resolve("clean"), "stage1-only", 16, 8,
+                    "heartbeat_timeout_seconds: 10\n"), "hung-clean");
+            assertThat(Files.readAllBytes(Path.of(java.net.URI.create(r.stages().get(1).outputUri()))
+                    .resolve("model.safetensors"))).isEqualTo(Files.readAllBytes(Path.of(java.net.URI.create(
+                    clean.stages().get(1).outputUri())).resolve("model.safetensors")));
         } finally {
             System.clearProperty("tract.stallMinSeconds");
             release.countDown();

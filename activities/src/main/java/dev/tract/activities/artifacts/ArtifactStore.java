@@ -50,6 +50,20 @@ public interface ArtifactStore extends AutoCloseable {
         }
     }
 
+    /**
+     * Writes a small text only if the key still holds {@code expected} (absent when null): a compare-and-set, atomic
+     * where the store can make it so (a file lock on a file system, a conditional put on S3). False when another
+     * writer changed it first; the caller reads again and decides.
+     */
+    default boolean putStringIf(String key, String expected, String text) throws IOException {
+        Optional<String> current = getString(key);
+        if (!java.util.Objects.equals(current.orElse(null), expected)) {
+            return false;
+        }
+        putString(key, text);
+        return true;
+    }
+
     default Optional<String> getString(String key) throws IOException {
         if (!exists(key)) {
             return Optional.empty();

@@ -52,6 +52,18 @@ public final class LocalArtifactStore implements ArtifactStore {
         Files.move(digestTmp, digest, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
+    /** Compare-and-set under an exclusive lock of {@code <key>.lock}, which every process on this host honours. */
+    @Override
+    public boolean putStringIf(String key, String expected, String text) throws IOException {
+        Path lock = path(key).resolveSibling(path(key).getFileName() + ".lock");
+        Files.createDirectories(lock.getParent());
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lock,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             java.nio.channels.FileLock ignored = ch.lock()) {
+            return ArtifactStore.super.putStringIf(key, expected, text);
+        }
+    }
+
     @Override
     public void getFile(String key, Path target) throws IOException {
         Path source = path(key);

@@ -7,6 +7,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import java.util.Optional;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -29,6 +32,7 @@ import software.amazon.awssdk.transfer.s3.model.UploadFileRequest;
  * {@code x-amz-meta-sha256} metadata and verified on download.
  */
 public final class S3ArtifactStore implements ArtifactStore {
+    private static final Logger LOG = LoggerFactory.getLogger(S3ArtifactStore.class);
     static final long MULTIPART_THRESHOLD = 16L << 20;
     private final String bucket;
     private final String prefix;
@@ -112,6 +116,63 @@ public final class S3ArtifactStore implements ArtifactStore {
             throw new IOException("upload of " + uri(key) + " failed: " + rootMessage(e), e);
         }
     }
+
+    /**
+     * Compare-and-set with S3's conditional writes: {@code If-Match} on the ETag of the text expected, or
+     * {@code If-None-Match: *} when it should be absent. A store that does not implement them falls back to reading
+     * and comparing (not atomic), with a warning once.
+     */
+    @Override
+    public boolean putStringIf(String key, String expected, String text) throws IOException {
+        if (!conditionalWrites) {
+            return ArtifactStore.super.putStringIf(key, expected, text);
+        }
+        String etag = null;
+        if (expected != null) {
+            try {
+                var head = s3.headObject(b -> b.bucket(bucket).key(objectKey(key)));
+                etag = head.eTag();
+            } catch (NoSuchKeyException e) {
+                return false;
+            } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
+                if (e.statusCode() == 404) {
+                    return false;
+                }
+                throw new IOException("read of " + uri(key) + " failed: " + rootMessage(e), e);
+            }
+            Optional<String> current = getString(key);
+            if (!current.map(expected::equals).orElse(false)) {
+                return false;
+            }
+        }
+        byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        String sha = java.util.HexFormat.of().formatHex(Digests.sha().digest(bytes));
+        String match = etag;
+        try {
+            s3.putObject(b -> {
+                b.bucket(bucket).key(objectKey(key)).metadata(Map.of("sha256", sha));
+                if (match != null) {
+                    b.ifMatch(match);
+                } else {
+                    b.ifNoneMatch("*");
+                }
+            }, software.amazon.awssdk.core.sync.RequestBody.fromBytes(bytes));
+            return true;
+        } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
+            if (e.statusCode() == 412 || e.statusCode() == 409) {
+                return false; // another writer changed it first
+            }
+            if (e.statusCode() == 501 || e.statusCode() == 400) {
+                LOG.warn("{} does not support conditional writes ({}); LATEST is compared and written without them",
+                        root(), rootMessage(e));
+                conditionalWrites = false;
+                return ArtifactStore.super.putStringIf(key, expected, text);
+            }
+            throw new IOException("conditional write of " + uri(key) + " failed: " + rootMessage(e), e);
+        }
+    }
+
+    private volatile boolean conditionalWrites = true;
 
     @Override
     public void getFile(String key, Path target) throws IOException {

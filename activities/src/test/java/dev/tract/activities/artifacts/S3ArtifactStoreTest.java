@@ -368,6 +368,17 @@ class S3ArtifactStoreTest {
         assertThat(store.getString("runs/r1/missing")).isEmpty();
     }
 
+    /** LATEST's compare-and-set: written only over the text expected (or only where absent), else refused. */
+    @Test
+    void putStringIfWritesOnlyOverWhatWasExpected() throws IOException {
+        assertThat(store.putStringIf("ck/LATEST", null, "w1/step-000010")).isTrue();
+        assertThat(store.putStringIf("ck/LATEST", null, "w2/step-000005")).as("no longer absent").isFalse();
+        assertThat(store.putStringIf("ck/LATEST", "w9/step-000001", "w2/step-000005")).as("stale").isFalse();
+        assertThat(store.putStringIf("ck/LATEST", "w1/step-000010", "w2/step-000020")).isTrue();
+        assertThat(store.getString("ck/LATEST")).contains("w2/step-000020");
+        assertThat(store.putStringIf("ck/other", "anything", "x")).as("expected but absent").isFalse();
+    }
+
     @Test
     void objectWhoseBytesNoLongerMatchItsSha256IsRejectedWithoutLeavingAFile() throws IOException {
         Path src = write(tmp.resolve("scores.csv"), "id,score\n1,0.9\n2,0.1\n");
