@@ -88,7 +88,7 @@ final class ChaosHarness implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), TractCli.class.getName(), "worker", "--temporal",
                 temporal.address(), "--task-queues", queues, "--work-dir",
-                dir.resolve(name).toString(), "--shutdown-grace", "60", "--device", "cpu")
+                dir.resolve(name).toString(), "--shutdown-grace", "60", "--device", "cpu", "--allow-fault-injection")
                 .redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile());
         pb.environment().put("TRACT_LOG_LEVEL", "INFO");
         pb.environment().putAll(env);

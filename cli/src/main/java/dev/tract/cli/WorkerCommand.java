@@ -53,12 +53,16 @@ final class WorkerCommand implements Callable<Integer> {
             description = "serve GET /healthz on this port (200 while polling, 503 once stopping); 0 = off")
     int healthPort;
 
+    @Option(names = "--allow-fault-injection", description = "honour TRACT_CHAOS (for tests and `tract chaos`; "
+            + "the worker then halts itself on purpose). Without it TRACT_CHAOS is ignored")
+    boolean allowFaultInjection;
+
     @Override
     public Integer call() throws Exception {
         WorkerConfig config = new WorkerConfig(temporal, namespace, taskQueues, maxConcurrent,
                 workDir != null ? workDir : WorkerConfig.defaultWorkDir(), device, generationBatch,
                 Duration.ofSeconds(grace));
-        TractWorker worker = TractWorker.connect(config);
+        TractWorker worker = TractWorker.connect(config, allowFaultInjection);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             double seconds = worker.shutdown();

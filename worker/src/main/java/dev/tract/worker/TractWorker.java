@@ -33,17 +33,27 @@ public final class TractWorker implements AutoCloseable {
 
     /** Connects to a Temporal service. */
     public static TractWorker connect(WorkerConfig config) {
+        return connect(config, false);
+    }
+
+    /**
+     * Connects to a Temporal service.
+     *
+     * @param allowFaultInjection honour {@code TRACT_CHAOS} (tests and `tract chaos` only); otherwise it is ignored
+     */
+    public static TractWorker connect(WorkerConfig config, boolean allowFaultInjection) {
         WorkflowServiceStubs service = WorkflowServiceStubs.newServiceStubs(WorkflowServiceStubsOptions.newBuilder()
                 .setTarget(config.temporalAddress()).build());
         WorkflowClient client = WorkflowClient.newInstance(service, WorkflowClientOptions.newBuilder()
                 .setNamespace(config.namespace()).build());
-        return new TractWorker(config, service, client, true, isTestServer(service) ? 0 : WORKFLOW_CACHE);
+        return new TractWorker(config, service, client, true, isTestServer(service) ? 0 : WORKFLOW_CACHE,
+                faults(System.getenv("TRACT_CHAOS"), allowFaultInjection));
     }
 
     /** A worker on an existing client (tests, dev mode). */
     public static TractWorker on(WorkflowClient client, WorkerConfig config) {
         return new TractWorker(config, null, client, false, isTestServer(client.getWorkflowServiceStubs()) ? 0
-                : WORKFLOW_CACHE);
+                : WORKFLOW_CACHE, ActivityEnvironment.Faults.NONE);
     }
 
     /** Workflow executions a worker keeps in memory between their tasks (Temporal's default). */
@@ -70,8 +80,27 @@ public final class TractWorker implements AutoCloseable {
         }
     }
 
+    /**
+     * The fault injection a worker honours: {@code TRACT_CHAOS} only when allowed by the worker's explicit flag, and
+     * then announced loudly; set without the flag, it is ignored with a warning (a production worker never halts
+     * because of a leftover variable).
+     */
+    static ActivityEnvironment.Faults faults(String chaos, boolean allowed) {
+        if (chaos == null || chaos.isBlank()) {
+            return ActivityEnvironment.Faults.NONE;
+        }
+        if (!allowed) {
+            LOG.warn("TRACT_CHAOS is set ('{}') but this worker was not started with --allow-fault-injection: "
+                    + "ignored", chaos);
+            return ActivityEnvironment.Faults.NONE;
+        }
+        LOG.warn("FAULT INJECTION ENABLED (TRACT_CHAOS={}): this worker will halt itself on purpose; never in "
+                + "production", chaos);
+        return ChaosFaults.parse(chaos);
+    }
+
     private TractWorker(WorkerConfig config, WorkflowServiceStubs service, WorkflowClient client, boolean owns,
-                        int workflowCache) {
+                        int workflowCache, ActivityEnvironment.Faults faults) {
         this.config = config;
         this.service = service;
         this.client = client;
@@ -85,7 +114,7 @@ public final class TractWorker implements AutoCloseable {
         LOG.info("workflow cache: {}", workflowCache == 0 ? "off (Temporal's test server)" : workflowCache
                 + " executions");
         ActivityEnvironment env = new ActivityEnvironment(client, config.workDir(), config.device(), shuttingDown,
-                config.generationBatch(), ChaosFaults.parse(System.getenv("TRACT_CHAOS")));
+                config.generationBatch(), faults);
         register(factory, config, env);
     }
 
