@@ -13,6 +13,7 @@ import io.temporal.client.WorkflowClient;
 import io.temporal.client.WorkflowClientOptions;
 import io.temporal.serviceclient.WorkflowServiceStubs;
 import io.temporal.serviceclient.WorkflowServiceStubsOptions;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -60,15 +61,34 @@ public class TractApiApplication extends Application<TractApiConfiguration> {
 
     @Override
     public void initialize(Bootstrap<TractApiConfiguration> bootstrap) {
+        // strict: a ${VAR} that is not set stops startup with its name, rather than becoming a literal token
         bootstrap.setConfigurationSourceProvider(new SubstitutingSourceProvider(
-                bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(false)));
+                bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(true)));
+    }
+
+    /** The shortest token accepted: 16 characters (a random 64-bit value in hex). */
+    static final int MIN_TOKEN_LENGTH = 16;
+
+    /** Refuses to serve with no token, a blank one or one too short to be secret; names the token by position. */
+    static void checkTokens(List<String> tokens) {
+        if (tokens.isEmpty()) {
+            throw new IllegalStateException("no API tokens: set tokens in the configuration or TRACT_API_TOKENS");
+        }
+        for (int i = 0; i < tokens.size(); i++) {
+            String t = tokens.get(i);
+            if (t == null || t.isBlank()) {
+                throw new IllegalStateException("API token " + (i + 1) + " of " + tokens.size() + " is blank");
+            }
+            if (t.strip().length() < MIN_TOKEN_LENGTH) {
+                throw new IllegalStateException("API token " + (i + 1) + " of " + tokens.size() + " is shorter "
+                        + "than " + MIN_TOKEN_LENGTH + " characters; use a random one (openssl rand -hex 16)");
+            }
+        }
     }
 
     @Override
     public void run(TractApiConfiguration config, Environment env) {
-        if (config.allTokens().isEmpty()) {
-            throw new IllegalStateException("no API tokens: set tokens in the configuration or TRACT_API_TOKENS");
-        }
+        checkTokens(config.allTokens());
         env.lifecycle().addServerLifecycleListener(started::accept);
         WorkflowClient client = clients.apply(config);
         PipelineService service = new PipelineService(client);
