@@ -7,8 +7,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * What the activities of one worker process share.
  *
- * @param client the Temporal client of the worker (the report reads its pipeline's history size through it; may
- *     be null)
+ * @param client the Temporal client of the worker (may be null; no activity needs it now that progress travels in
+ *     heartbeats)
  * @param workDir local folder for models, data and checkpoints being worked on
  * @param device device name for the model (auto, cpu, gpu:N)
  * @param shuttingDown set when the worker received SIGTERM: running activities checkpoint and give up their task

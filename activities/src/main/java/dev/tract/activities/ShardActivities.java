@@ -20,6 +20,7 @@ import dev.tract.judge.score.Scorer;
 import dev.tract.judge.train.ExampleEncoder;
 import dev.tract.workflows.Values;
 import dev.tract.workflows.spec.PipelineSpec;
+import dev.tract.workflows.spec.SpecParser;
 import io.temporal.activity.Activity;
 import io.temporal.activity.ActivityExecutionContext;
 import io.temporal.failure.ApplicationFailure;
@@ -48,15 +49,17 @@ final class ShardActivities {
     private final java.util.Map<String, String> dataDigests = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
-     * The examples of a dataset, checked against its content digest (once per local file and version: a worker
+     * Examples [from, to) of a dataset, checked against its content digest (once per local file and version: a worker
      * running many shards of one dataset digests it once). A dataset that is not what its digest says is refused,
      * naming it.
      */
-    private List<JudgeExample> verifiedData(String uri, String digest, ArtifactStore store) throws IOException {
+    private List<JudgeExample> verifiedData(String uri, String digest, int from, int to, ArtifactStore store)
+            throws IOException {
         Path file = materializer.file(uri, store);
         List<JudgeExample> all = Datasets.load(file);
+        List<JudgeExample> part = all.subList(from, Math.min(all.size(), to));
         if (digest == null) {
-            return all;
+            return part;
         }
         String stamp = file.toAbsolutePath() + "|" + Files.size(file) + "|" + Files.getLastModifiedTime(file)
                 .toMillis();
@@ -65,7 +68,13 @@ final class ShardActivities {
             throw new CorruptArtifactException(uri + ": the data's digest " + actual + " does not match the "
                     + "recorded " + digest);
         }
-        return all;
+        return part;
+    }
+
+    /** Sampling as TRACT prescribes for CoT self-generation and CoT-RAIL scoring, seeded per example. */
+    private static GenerationConfig sampling(PipelineSpec.Generation g, long seed) {
+        return new GenerationConfig(g.maxNewTokens(), true, g.temperature(), 0, g.topP(), g.repetitionPenalty(),
+                List.of(Targets.RESULT), seed, true);
     }
 
     ShardActivities(ActivityEnvironment env, Materializer materializer, VerifiedModels models) {
@@ -76,11 +85,9 @@ final class ShardActivities {
 
     Values.ShardOutcome generateCots(Values.CotShardRequest req) throws Exception {
         return shard("cots", req.cacheKey(), req.shard(), req.artifactRoot(), (store, out) -> {
-            List<JudgeExample> all = verifiedData(req.dataUri(), req.dataDigest(), store);
-            List<JudgeExample> part = all.subList(req.from(), Math.min(all.size(), req.to()));
+            List<JudgeExample> part = verifiedData(req.dataUri(), req.dataDigest(), req.from(), req.to(), store);
             PipelineSpec.Generation g = req.generation();
-            GenerationConfig sampling = new GenerationConfig(g.maxNewTokens(), true, g.temperature(), 0, g.topP(),
-                    g.repetitionPenalty(), List.of(Targets.RESULT), req.seed(), true);
+            GenerationConfig sampling = sampling(g, req.seed());
             List<JudgeExample> generated = new ArrayList<>();
             int wellFormed = 0;
             int checked = 0;
@@ -96,7 +103,8 @@ final class ShardActivities {
                     List<long[]> prompts = new ArrayList<>();
                     long[] seeds = new long[chunk.size()];
                     for (int j = 0; j < chunk.size(); j++) {
-                        ExampleEncoder.Prompt p = m.encoder().prompt(chunk.get(j), g.maxNewTokens() + 32);
+                        ExampleEncoder.Prompt p = m.encoder().prompt(chunk.get(j), g.maxNewTokens()
+                                + SpecParser.GENERATION_SUFFIX);
                         prompts.add(p.ids());
                         cut += p.cut() ? 1 : 0;
                         seeds[j] = req.seed() * 1_000_003L + req.from() + i + j;
@@ -122,11 +130,8 @@ final class ShardActivities {
 
     Values.ShardOutcome evaluateShard(Values.EvalShardRequest req) throws Exception {
         return shard("eval", req.cacheKey(), req.shard(), req.artifactRoot(), (store, out) -> {
-            List<JudgeExample> all = verifiedData(req.dataUri(), req.dataDigest(), store);
-            List<JudgeExample> part = all.subList(req.from(), Math.min(all.size(), req.to()));
-            PipelineSpec.Generation g = req.generation();
-            GenerationConfig sampling = new GenerationConfig(g.maxNewTokens(), true, g.temperature(), 0, g.topP(),
-                    g.repetitionPenalty(), List.of(Targets.RESULT), req.seed(), true);
+            List<JudgeExample> part = verifiedData(req.dataUri(), req.dataDigest(), req.from(), req.to(), store);
+            GenerationConfig sampling = sampling(req.generation(), req.seed());
             ScoreMode mode = ScoreMode.named(req.mode());
             ScoreConfig cfg = new ScoreConfig(mode, req.nCot(), sampling, false, env.generationBatch(), req.seed());
             List<ScoredExample> scored;

@@ -56,7 +56,6 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
     private int stageStartStep;
     private String gpuQueue;
     private String cpuQueue;
-    private final List<String> shardChildren = new ArrayList<>();
     private long largestChildHistory;
     private int runsContinued;
     private String failure;
@@ -226,7 +225,6 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
                                                      String dataDigest, int count) {
         PipelineSpec spec = input.spec();
         String id = input.pipelineId() + "." + name;
-        shardChildren.add(id);
         ShardsWorkflow child = Workflow.newChildWorkflowStub(ShardsWorkflow.class, ChildWorkflowOptions.newBuilder()
                 .setWorkflowId(id).setTaskQueue(spec.taskQueues().cpu()).build());
         Promise<Values.ShardsOutcome> out = Async.function(child::run, new Values.ShardsInput(input.pipelineId(),
