@@ -123,11 +123,23 @@ public class CpuActivitiesImpl implements CpuActivities {
                     + CacheKeys.of("preset", preset.definition()).substring(0, 12);
             String weights = prefix + "/" + Checkpoints.WEIGHTS;
             Path local = env.workDir().resolve(prefix);
+            if (!Files.isRegularFile(local.resolve(Checkpoints.WEIGHTS))) {
+                // made (or fetched) aside and moved into place whole: two pipelines preparing at once on one
+                // worker never write into, or digest, a half-made folder
+                Path tmp = local.resolveSibling(local.getFileName() + ".tmp-" + System.nanoTime());
+                if (store.exists(weights)) {
+                    store.getDirectory(prefix, tmp);
+                } else {
+                    ModelInit.init(preset, tmp, seed.initSeed(), null);
+                }
+                try {
+                    Files.move(tmp, local, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    TrainingWorkspace.deleteTree(tmp); // another activity put it in place first
+                }
+            }
             if (!store.exists(weights)) {
-                ModelInit.init(preset, local, seed.initSeed(), null);
                 store.putDirectory(prefix, local);
-            } else if (!Files.isRegularFile(local.resolve(Checkpoints.WEIGHTS))) {
-                store.getDirectory(prefix, local);
             }
             return new String[] {store.uri(prefix), ModelDigests.of(local, digests)};
         }
