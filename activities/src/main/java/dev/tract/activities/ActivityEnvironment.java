@@ -1,5 +1,8 @@
 package dev.tract.activities;
 
+import dev.tract.activities.artifacts.ArtifactStore;
+import dev.tract.activities.artifacts.ArtifactStores;
+import dev.tract.workflows.spec.Destinations;
 import io.temporal.client.WorkflowClient;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -14,9 +17,25 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * @param shuttingDown set when the worker received SIGTERM: running activities checkpoint and give up their task
  * @param generationBatch prompts per generation batch
  * @param faults test hook, called after every training step
+ * @param destinations where this worker reads data, writes artifacts and sends tracking calls, whatever a spec says
  */
 public record ActivityEnvironment(WorkflowClient client, Path workDir, String device, AtomicBoolean shuttingDown,
-                                  int generationBatch, Faults faults) {
+                                  int generationBatch, Faults faults, Destinations destinations) {
+
+    /** A worker that goes wherever a spec says (tests, and command-line runs of the user's own specs). */
+    public ActivityEnvironment(WorkflowClient client, Path workDir, String device, AtomicBoolean shuttingDown,
+                               int generationBatch, Faults faults) {
+        this(client, workDir, device, shuttingDown, generationBatch, faults, Destinations.unrestricted());
+    }
+
+    /** The store at an artifact root, refused (not retried) when the root is outside this worker's destinations. */
+    public ArtifactStore store(String root) {
+        String problem = destinations.artifactProblem(root);
+        if (problem != null) {
+            throw Failures.refused("artifact_root " + problem);
+        }
+        return ArtifactStores.open(root);
+    }
 
     /** Fault injection for tests and `tract chaos`: called after every training step and inside checkpoint uploads. */
     public interface Faults {
@@ -37,6 +56,10 @@ public record ActivityEnvironment(WorkflowClient client, Path workDir, String de
     }
 
     public ActivityEnvironment withFaults(Faults f) {
-        return new ActivityEnvironment(client, workDir, device, shuttingDown, generationBatch, f);
+        return new ActivityEnvironment(client, workDir, device, shuttingDown, generationBatch, f, destinations);
+    }
+
+    public ActivityEnvironment withDestinations(Destinations d) {
+        return new ActivityEnvironment(client, workDir, device, shuttingDown, generationBatch, faults, d);
     }
 }

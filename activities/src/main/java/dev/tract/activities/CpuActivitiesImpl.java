@@ -54,7 +54,7 @@ public class CpuActivitiesImpl implements CpuActivities {
 
     public CpuActivitiesImpl(ActivityEnvironment env) {
         this.env = env;
-        this.materializer = new Materializer(env.workDir());
+        this.materializer = new Materializer(env.workDir(), env.destinations());
     }
 
     @Override
@@ -66,7 +66,7 @@ public class CpuActivitiesImpl implements CpuActivities {
         long start = System.nanoTime();
         PipelineSpec spec = input.spec();
         Method method = spec.methodEnum();
-        try (ArtifactStore store = ArtifactStores.open(spec.artifactRoot())) {
+        try (ArtifactStore store = env.store(spec.artifactRoot())) {
             List<JudgeExample> train = Datasets.load(materializer.file(spec.trainData(), store));
             boolean needsFeedback = !method.stage1Objective().equals("raft")
                     && !method.stage1Objective().equals("ce-score");
@@ -160,7 +160,7 @@ public class CpuActivitiesImpl implements CpuActivities {
     @Override
     public String writeManifestPart(Values.ManifestPart part) {
         return Failures.heartbeating(() -> {
-            try (ArtifactStore store = ArtifactStores.open(part.artifactRoot())) {
+            try (ArtifactStore store = env.store(part.artifactRoot())) {
                 return Manifests.write(store, part);
             }
         });
@@ -170,7 +170,7 @@ public class CpuActivitiesImpl implements CpuActivities {
     public Values.EvalOutcome aggregateEval(Values.EvalAggregateRequest req) {
         return Failures.heartbeating(() -> {
             long start = System.nanoTime();
-            try (ArtifactStore store = ArtifactStores.open(req.artifactRoot())) {
+            try (ArtifactStore store = env.store(req.artifactRoot())) {
                 StringBuilder all = new StringBuilder();
                 List<Double> gold = new ArrayList<>();
                 List<Double> pred = new ArrayList<>();
@@ -210,13 +210,17 @@ public class CpuActivitiesImpl implements CpuActivities {
     @Override
     public Values.TrackingRuns startTracking(Values.TrackingRequest req) {
         return Failures.heartbeating(() -> {
-            try (ArtifactStore store = ArtifactStores.open(req.spec().artifactRoot());
-                 SafeTracker tracker = Trackers.open(req.spec().tracking(), req.pipelineId(), store)) {
+            try (ArtifactStore store = env.store(req.spec().artifactRoot());
+                 SafeTracker tracker = Trackers.open(req.spec().tracking(), req.pipelineId(),
+                         store, env.destinations())) {
                 Map<String, String> tags = new LinkedHashMap<>();
                 tags.put("temporal.workflowId", req.pipelineId());
                 tags.put("tract.method", req.spec().method());
                 tags.put("tract.specDigest", req.specDigest());
                 tags.put("data.digest", req.data().trainDigest());
+                if (req.submitter() != null) {
+                    tags.put("tract.submitter", req.submitter());
+                }
                 String parent = tracker.openRun(req.pipelineId(), req.pipelineId(), null, tags);
                 tracker.logParams(parent, SpecParams.of(req.spec()));
                 List<Tracker.DatasetInput> inputs = new ArrayList<>();
@@ -248,8 +252,9 @@ public class CpuActivitiesImpl implements CpuActivities {
     @Override
     public Values.PipelineResult report(Values.ReportRequest req) {
         return Failures.heartbeating(() -> {
-            try (ArtifactStore store = ArtifactStores.open(req.spec().artifactRoot());
-                 SafeTracker tracker = Trackers.open(req.spec().tracking(), req.pipelineId(), store)) {
+            try (ArtifactStore store = env.store(req.spec().artifactRoot());
+                 SafeTracker tracker = Trackers.open(req.spec().tracking(), req.pipelineId(),
+                         store, env.destinations())) {
                 Values.TrackingRuns runs = req.tracking() != null ? req.tracking()
                         : new Values.TrackingRuns("none", null, Map.of(), Map.of(), 0);
                 Path dir = env.workDir().resolve("report").resolve(req.pipelineId());

@@ -27,6 +27,14 @@ final class Failures {
         }
     }
 
+    /**
+     * A location this worker may not use: bad input, never retried (no worker of the same operator would use it),
+     * and the pipeline fails with this message.
+     */
+    static ApplicationFailure refused(String message) {
+        return ApplicationFailure.newNonRetryableFailure(message, TractPipelineWorkflowImpl.BAD_INPUT);
+    }
+
     static <T> T run(Callable<T> body) {
         try {
             return body.call();

@@ -23,7 +23,7 @@ public class GpuActivitiesImpl implements GpuActivities {
     private final ShardActivities shards;
 
     public GpuActivitiesImpl(ActivityEnvironment env) {
-        Materializer materializer = new Materializer(env.workDir());
+        Materializer materializer = new Materializer(env.workDir(), env.destinations());
         VerifiedModels models = new VerifiedModels(materializer, env.workDir().resolve("digests"));
         this.training = new TrainActivity(env, materializer, models);
         this.shards = new ShardActivities(env, materializer, models);

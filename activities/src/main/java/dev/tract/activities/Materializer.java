@@ -13,13 +13,24 @@ import java.nio.file.Path;
 /** Local copies of stored models and datasets, kept in the worker's work folder and reused across activities. */
 final class Materializer {
     private final Path workDir;
+    private final dev.tract.workflows.spec.Destinations destinations;
 
-    Materializer(Path workDir) {
+    Materializer(Path workDir, dev.tract.workflows.spec.Destinations destinations) {
         this.workDir = workDir;
+        this.destinations = destinations;
+    }
+
+    /** Refuses, before touching it, a location outside the worker's data and artifact roots. */
+    private void check(String uri, String what) {
+        String problem = destinations.dataProblem(uri);
+        if (problem != null) {
+            throw Failures.refused(what + " " + problem);
+        }
     }
 
     /** A local folder holding the model at {@code uri} (file: URIs and plain paths are used in place). */
     Path directory(String uri, ArtifactStore store) throws IOException {
+        check(uri, "model directory");
         if (!uri.startsWith("s3://")) {
             return local(uri, "model directory");
         }
@@ -53,6 +64,7 @@ final class Materializer {
 
     /** A local file holding the dataset at {@code uri}. */
     Path file(String uri, ArtifactStore store) throws IOException {
+        check(uri, "data file");
         if (!uri.startsWith("s3://")) {
             return local(uri, "data file");
         }

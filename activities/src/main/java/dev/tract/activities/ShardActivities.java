@@ -178,7 +178,7 @@ final class ShardActivities {
         GpuActivitiesImpl.refuseIfShuttingDown(env);
         ActivityExecutionContext ctx = Activity.getExecutionContext();
         try (Heartbeats beats = new Heartbeats(ctx, GpuActivitiesImpl.HEARTBEAT_INTERVAL, new AtomicBoolean(), shard);
-             ArtifactStore store = ArtifactStores.open(root)) {
+             ArtifactStore store = env.store(root)) {
             String base = "stages/" + kind + "/" + key;
             String file = base + "/" + (kind.equals("cots") ? "cots.jsonl" : "predictions.jsonl");
             Optional<String> done = store.getString(base + "/" + GpuActivitiesImpl.SUCCESS);

@@ -99,7 +99,7 @@ final class TrainActivity {
         AtomicBoolean stop = new AtomicBoolean();
         // heartbeats from the first second: fetching the checkpoint, the model and the data can take minutes
         try (Heartbeats beats = new Heartbeats(ctx, GpuActivitiesImpl.HEARTBEAT_INTERVAL, stop, initial);
-             ArtifactStore store = ArtifactStores.open(req.artifactRoot())) {
+             ArtifactStore store = env.store(req.artifactRoot())) {
             String base = "stages/train/" + req.cacheKey();
             Optional<String> done = store.getString(base + "/" + GpuActivitiesImpl.SUCCESS);
             Values.TrainOutcome cached = done.isPresent() ? JSON.readValue(done.get(), Values.TrainOutcome.class)
@@ -160,7 +160,8 @@ final class TrainActivity {
             Duration[] stallBound = {null};
             StepLog stepLog = StepLog.resume(store, base + "/metrics.jsonl");
             try (Loaded m = Loaded.of(modelDir, env.device(), req.template(), h.maxLength());
-                 SafeTracker tracker = Trackers.open(req.tracking(), req.pipelineId(), store)) {
+                 SafeTracker tracker = Trackers.open(req.tracking(), req.pipelineId(), store,
+                         env.destinations())) {
                 String runId = req.runId();
                 long logged = tracker.lastStep(runId, "train/loss").orElse(0);
                 tracker.setTags(runId, Map.of("temporal.attempt", String.valueOf(attempt), "tract.stage",

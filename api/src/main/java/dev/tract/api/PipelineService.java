@@ -55,10 +55,25 @@ public final class PipelineService {
         return client;
     }
 
-    public String start(PipelineSpec spec) {
+    /** Starts a pipeline, recording the name of the token that submitted it. */
+    public String start(PipelineSpec spec, String submitter) {
         String id = Pipelines.newId(spec);
-        Pipelines.start(client, spec, id);
+        Pipelines.start(client, spec, id, submitter);
         return id;
+    }
+
+    /** The name of the token that submitted a pipeline (its memo), or null. */
+    String submitterOf(WorkflowExecutionInfo info) {
+        var payload = info.getMemo().getFieldsMap().get(Pipelines.SUBMITTER);
+        if (payload == null) {
+            return null;
+        }
+        return client.getOptions().getDataConverter().fromPayload(payload, String.class, String.class);
+    }
+
+    /** The submitter of a pipeline; throws WorkflowNotFoundException for an unknown id. */
+    public String submitter(String id) {
+        return submitterOf(execution(id));
     }
 
     /**
@@ -104,7 +119,7 @@ public final class PipelineService {
                 }
                 ListWorkflowExecutionsResponse r = client.getWorkflowServiceStubs().blockingStub()
                         .listWorkflowExecutions(req.build());
-                return new Page(r.getExecutionsList().stream().map(PipelineService::summary).toList(),
+                return new Page(r.getExecutionsList().stream().map(this::summary).toList(),
                         token(r.getNextPageToken()));
             } catch (StatusRuntimeException e) {
                 if (e.getStatus().getCode() != Status.Code.UNIMPLEMENTED
@@ -178,10 +193,11 @@ public final class PipelineService {
         return t.isEmpty() ? null : Base64.getUrlEncoder().withoutPadding().encodeToString(t.toByteArray());
     }
 
-    static Map<String, Object> summary(WorkflowExecutionInfo e) {
+    Map<String, Object> summary(WorkflowExecutionInfo e) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", e.getExecution().getWorkflowId());
         m.put("state", stateOf(e.getStatus()));
+        m.put("submitter", submitterOf(e));
         m.put("start_time", Instant.ofEpochSecond(e.getStartTime().getSeconds(), e.getStartTime().getNanos())
                 .toString());
         if (e.hasCloseTime()) {

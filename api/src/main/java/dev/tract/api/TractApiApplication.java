@@ -3,6 +3,7 @@ package dev.tract.api;
 import com.codahale.metrics.health.HealthCheck;
 import dev.tract.activities.artifacts.ArtifactStore;
 import dev.tract.activities.artifacts.ArtifactStores;
+import dev.tract.workflows.spec.Destinations;
 import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
 import io.dropwizard.configuration.SubstitutingSourceProvider;
 import io.dropwizard.core.Application;
@@ -69,19 +70,40 @@ public class TractApiApplication extends Application<TractApiConfiguration> {
     /** The shortest token accepted: 16 characters (a random 64-bit value in hex). */
     static final int MIN_TOKEN_LENGTH = 16;
 
-    /** Refuses to serve with no token, a blank one or one too short to be secret; names the token by position. */
-    static void checkTokens(List<String> tokens) {
+    /**
+     * Refuses to serve with no token, or one that is blank, too short to be secret, nameless, without scopes, or
+     * named or valued like another; names the token by position (and name), never its secret.
+     */
+    static void checkTokens(List<ApiToken> tokens) {
         if (tokens.isEmpty()) {
-            throw new IllegalStateException("no API tokens: set tokens in the configuration or TRACT_API_TOKENS");
+            throw new IllegalStateException("no API tokens: set tokens in the configuration or TRACT_API_TOKENS "
+                    + "(name:scopes:secret)");
         }
+        java.util.Set<String> names = new java.util.HashSet<>();
+        java.util.Set<String> secrets = new java.util.HashSet<>();
         for (int i = 0; i < tokens.size(); i++) {
-            String t = tokens.get(i);
-            if (t == null || t.isBlank()) {
-                throw new IllegalStateException("API token " + (i + 1) + " of " + tokens.size() + " is blank");
+            ApiToken t = tokens.get(i);
+            String which = "API token " + (i + 1) + " of " + tokens.size()
+                    + (t.name() == null || t.name().isBlank() ? "" : " ('" + t.name() + "')");
+            if (t.token() == null || t.token().isBlank()) {
+                throw new IllegalStateException(which + " is blank");
             }
-            if (t.strip().length() < MIN_TOKEN_LENGTH) {
-                throw new IllegalStateException("API token " + (i + 1) + " of " + tokens.size() + " is shorter "
-                        + "than " + MIN_TOKEN_LENGTH + " characters; use a random one (openssl rand -hex 16)");
+            if (t.token().strip().length() < MIN_TOKEN_LENGTH) {
+                throw new IllegalStateException(which + " is shorter than " + MIN_TOKEN_LENGTH + " characters; use "
+                        + "a random one (openssl rand -hex 16)");
+            }
+            if (t.name() == null || !dev.tract.workflows.spec.SpecParser.SAFE_NAME.matcher(t.name()).matches()) {
+                throw new IllegalStateException(which + " needs a name of letters, digits, '.', '_' or '-' (it is "
+                        + "recorded as the submitter of what it submits)");
+            }
+            if (t.scopes().isEmpty()) {
+                throw new IllegalStateException(which + " has no scopes (read, submit, cancel, admin)");
+            }
+            if (!names.add(t.name())) {
+                throw new IllegalStateException(which + ": the name is used twice");
+            }
+            if (!secrets.add(t.token().strip())) {
+                throw new IllegalStateException(which + " has the same secret as an earlier token");
             }
         }
     }
@@ -92,13 +114,14 @@ public class TractApiApplication extends Application<TractApiConfiguration> {
         env.lifecycle().addServerLifecycleListener(started::accept);
         WorkflowClient client = clients.apply(config);
         PipelineService service = new PipelineService(client);
+        Destinations destinations = config.destinations(System.getenv());
         env.jersey().register(new BearerTokenFilter(config.allTokens()));
         env.jersey().register(new BodySizeFilter(config.getMaxSpecBytes()));
         env.jersey().register(new ErrorMappers.InvalidSpec());
         env.jersey().register(new ErrorMappers.BadInput());
         env.jersey().register(new ErrorMappers.NotFound());
         env.jersey().register(new ErrorMappers.Grpc());
-        env.jersey().register(new PipelinesResource(service, config));
+        env.jersey().register(new PipelinesResource(service, config, destinations));
         env.jersey().register(new OpenApiResource());
         env.healthChecks().register("temporal", new HealthCheck() {
             @Override
@@ -112,11 +135,21 @@ public class TractApiApplication extends Application<TractApiConfiguration> {
         env.healthChecks().register("artifacts", new HealthCheck() {
             @Override
             protected Result check() throws Exception {
-                try (ArtifactStore store = ArtifactStores.open(resolve(config.getDefaultArtifactRoot()))) {
-                    String key = "health/probe-" + System.nanoTime();
-                    store.putString(key, "ok");
-                    store.deletePrefix("health");
-                    return Result.healthy(store.root() + " writable");
+                // read-only: a probe hit every few seconds must neither write to the store nor create its folder
+                String root = resolve(config.getDefaultArtifactRoot());
+                if (root.startsWith("file:")) {
+                    java.nio.file.Path dir = java.nio.file.Path.of(java.net.URI.create(root));
+                    java.nio.file.Path existing = dir;
+                    while (existing != null && !java.nio.file.Files.isDirectory(existing)) {
+                        existing = existing.getParent();
+                    }
+                    return existing != null && java.nio.file.Files.isWritable(existing)
+                            ? Result.healthy(root + (existing.equals(dir) ? " writable" : " can be created"))
+                            : Result.unhealthy(root + " is not writable");
+                }
+                try (ArtifactStore store = ArtifactStores.open(root)) {
+                    store.list("health/");
+                    return Result.healthy(store.root() + " reachable");
                 }
             }
         });

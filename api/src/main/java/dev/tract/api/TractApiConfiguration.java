@@ -6,6 +6,7 @@ import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
+import dev.tract.workflows.spec.Destinations;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -17,9 +18,24 @@ public class TractApiConfiguration extends Configuration {
     @NotEmpty
     private String namespace = "default";
 
-    /** Bearer tokens accepted on /api routes; TRACT_API_TOKENS (comma-separated) adds more. */
+    /**
+     * Bearer tokens accepted on /api routes, each {name, token, scopes} (or "name:scopes:secret");
+     * TRACT_API_TOKENS (comma-separated name:scopes:secret) adds more.
+     */
     @NotNull
-    private List<String> tokens = new ArrayList<>();
+    private List<ApiToken> tokens = new ArrayList<>();
+
+    /** Folders and s3:// prefixes specs may read data and seed models from; empty: specBaseDir only. */
+    @NotNull
+    private List<String> dataRoots = new ArrayList<>();
+
+    /** Folders and s3:// prefixes specs may store artifacts under; defaultArtifactRoot always is one. */
+    @NotNull
+    private List<String> artifactRoots = new ArrayList<>();
+
+    /** MLflow servers specs may name; the server's own $MLFLOW_TRACKING_URI always is one. */
+    @NotNull
+    private List<String> trackingUris = new ArrayList<>();
 
     /** Largest accepted spec body, in bytes. */
     @Min(256)
@@ -55,13 +71,66 @@ public class TractApiConfiguration extends Configuration {
     }
 
     @JsonProperty
-    public List<String> getTokens() {
+    public List<ApiToken> getTokens() {
         return tokens;
     }
 
     @JsonProperty
-    public void setTokens(List<String> tokens) {
+    public void setTokens(List<ApiToken> tokens) {
         this.tokens = tokens;
+    }
+
+    @JsonProperty
+    public List<String> getDataRoots() {
+        return dataRoots;
+    }
+
+    @JsonProperty
+    public void setDataRoots(List<String> dataRoots) {
+        this.dataRoots = dataRoots;
+    }
+
+    @JsonProperty
+    public List<String> getArtifactRoots() {
+        return artifactRoots;
+    }
+
+    @JsonProperty
+    public void setArtifactRoots(List<String> artifactRoots) {
+        this.artifactRoots = artifactRoots;
+    }
+
+    @JsonProperty
+    public List<String> getTrackingUris() {
+        return trackingUris;
+    }
+
+    @JsonProperty
+    public void setTrackingUris(List<String> trackingUris) {
+        this.trackingUris = trackingUris;
+    }
+
+    /**
+     * Where submitted specs may point: the configured roots plus those of TRACT_DATA_ROOTS, TRACT_ARTIFACT_ROOTS
+     * and TRACT_TRACKING_URIS; data under specBaseDir when no data root is set; the default artifact root; and the
+     * server's own $MLFLOW_TRACKING_URI.
+     */
+    public Destinations destinations(java.util.Map<String, String> env) {
+        List<String> data = new ArrayList<>(dataRoots);
+        data.addAll(Destinations.list(env.get(Destinations.DATA_ROOTS)));
+        if (data.isEmpty()) {
+            data.add(java.nio.file.Path.of(specBaseDir).toAbsolutePath().normalize().toString());
+        }
+        List<String> artifacts = new ArrayList<>(artifactRoots);
+        artifacts.addAll(Destinations.list(env.get(Destinations.ARTIFACT_ROOTS)));
+        artifacts.add(TractApiApplication.resolve(defaultArtifactRoot));
+        List<String> tracking = new ArrayList<>(trackingUris);
+        tracking.addAll(Destinations.list(env.get(Destinations.TRACKING_URIS)));
+        String own = env.get("MLFLOW_TRACKING_URI");
+        if (own != null && own.startsWith("http")) {
+            tracking.add(own);
+        }
+        return Destinations.of(data, artifacts, tracking);
     }
 
     @JsonProperty
@@ -95,13 +164,13 @@ public class TractApiConfiguration extends Configuration {
     }
 
     /** Configured tokens plus those of TRACT_API_TOKENS. */
-    public List<String> allTokens() {
-        List<String> all = new ArrayList<>(tokens);
+    public List<ApiToken> allTokens() {
+        List<ApiToken> all = new ArrayList<>(tokens);
         String env = System.getenv("TRACT_API_TOKENS");
         if (env != null) {
             for (String t : env.split(",")) {
                 if (!t.isBlank()) {
-                    all.add(t.strip());
+                    all.add(ApiToken.parse(t));
                 }
             }
         }

@@ -55,7 +55,7 @@ class ApiTest {
 
     static TractApiConfiguration config() {
         TractApiConfiguration c = new TractApiConfiguration();
-        c.setTokens(List.of(TOKEN));
+        c.setTokens(List.of(ApiToken.parse("ops:admin:" + TOKEN)));
         c.setMaxSpecBytes(8192);
         c.setSpecBaseDir(DIR.toString());
         c.setDefaultArtifactRoot(DIR.resolve("runs").toUri().toString());

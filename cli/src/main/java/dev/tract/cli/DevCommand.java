@@ -30,19 +30,23 @@ final class DevCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "tract-runs", description = "artifact folder (default: ${DEFAULT-VALUE})")
     Path runs;
 
+    @Option(names = "--data", defaultValue = ".", description = "specs may read data and seed models only under "
+            + "this folder (default: the current one)")
+    Path data;
+
     @Option(names = "--token", description = "API token (default: a random one, printed)")
     String token;
 
     @Override
     public Integer call() throws Exception {
         String t = token != null ? token : HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
-        DevMode dev = DevMode.start(port, adminPort, temporalPort, runs, t);
+        DevMode dev = DevMode.start(port, adminPort, temporalPort, runs, data, t);
         var out = spec.commandLine().getOut();
         out.printf("tract dev is running%n  API       %s  (OpenAPI: /api/v1/openapi.json)%n"
                 + "  admin     %s/healthcheck%n  Temporal  %s (namespace default)%n"
-                + "  artifacts %s%n  token     %s%n%n  export TRACT_API_URL=%s TRACT_TOKEN=%s%n"
+                + "  data      %s (specs may read only under it)%n  artifacts %s%n  token     %s%n%n  export TRACT_API_URL=%s TRACT_TOKEN=%s%n"
                 + "  ./tract submit my-pipeline.yaml --watch%nCtrl-C stops.%n", dev.apiUrl(), dev.adminUrl(),
-                dev.temporalAddress(), runs.toAbsolutePath().normalize(), t, dev.apiUrl(), t);
+                dev.temporalAddress(), data.toAbsolutePath().normalize(), runs.toAbsolutePath().normalize(), t, dev.apiUrl(), t);
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -30,8 +30,17 @@ final class ServerCommand implements Callable<Integer> {
             description = "default: ${DEFAULT-VALUE}")
     String namespace;
 
-    @Option(names = "--token", description = "accepted bearer token (repeatable; TRACT_API_TOKENS adds more)")
+    @Option(names = "--token", description = "accepted bearer token as name:scopes:secret, scopes among read, "
+            + "submit, cancel, admin joined by + (repeatable; TRACT_API_TOKENS adds more)")
     List<String> tokens = new ArrayList<>();
+
+    @Option(names = "--data-root", description = "folder or s3:// prefix specs may read data and seed models from "
+            + "(repeatable; TRACT_DATA_ROOTS adds more; default: --spec-base-dir)")
+    List<String> dataRoots = new ArrayList<>();
+
+    @Option(names = "--admin-bind", defaultValue = "${env:TRACT_ADMIN_BIND:-127.0.0.1}",
+            description = "interface of the admin port, which has no authentication (default: ${DEFAULT-VALUE})")
+    String adminBind;
 
     @Option(names = "--artifact-root", defaultValue = "${env:TRACT_ARTIFACT_ROOT:-file:./tract-runs}",
             description = "for specs that name none (default: ${DEFAULT-VALUE})")
@@ -43,7 +52,7 @@ final class ServerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path file = config != null ? config : ApiServerConfig.write(port, adminPort, temporal, namespace, tokens,
-                artifactRoot, specBaseDir.toAbsolutePath().toString());
+                artifactRoot, specBaseDir.toAbsolutePath().toString(), dataRoots, adminBind);
         new TractApiApplication().run("server", file.toString());
         Thread.currentThread().join();
         return 0;

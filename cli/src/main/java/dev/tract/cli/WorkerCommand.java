@@ -2,6 +2,7 @@ package dev.tract.cli;
 
 import dev.tract.worker.TractWorker;
 import dev.tract.worker.WorkerConfig;
+import dev.tract.workflows.spec.Destinations;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -61,7 +62,13 @@ final class WorkerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         WorkerConfig config = new WorkerConfig(temporal, namespace, taskQueues, maxConcurrent,
                 workDir != null ? workDir : WorkerConfig.defaultWorkDir(), device, generationBatch,
-                Duration.ofSeconds(grace));
+                Duration.ofSeconds(grace)).withDestinations(Destinations.fromEnv(System.getenv()));
+        if (config.destinations() == null) {
+            spec.commandLine().getErr().println("tract worker: WARNING no destinations configured: this worker "
+                    + "reads data, writes artifacts and sends its tracking credentials wherever a spec says; set "
+                    + Destinations.DATA_ROOTS + ", " + Destinations.ARTIFACT_ROOTS + " and "
+                    + Destinations.TRACKING_URIS);
+        }
         TractWorker worker = TractWorker.connect(config, allowFaultInjection);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -21,7 +21,7 @@ class DevModeTest {
 
     @BeforeAll
     static void start() throws Exception {
-        dev = DevMode.start(0, 0, 0, tmp.resolve("runs"), "dev-token-0123456789");
+        dev = DevMode.start(0, 0, 0, tmp.resolve("runs"), tmp, "dev-token-0123456789");
         Path specs = tmp.resolve("specs");
         Files.createDirectories(specs);
         CanonicalJson.write(specs.resolve("train.jsonl"), SyntheticTask.generate(10, 1));

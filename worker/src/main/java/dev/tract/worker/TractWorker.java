@@ -114,7 +114,7 @@ public final class TractWorker implements AutoCloseable {
         LOG.info("workflow cache: {}", workflowCache == 0 ? "off (Temporal's test server)" : workflowCache
                 + " executions");
         ActivityEnvironment env = new ActivityEnvironment(client, config.workDir(), config.device(), shuttingDown,
-                config.generationBatch(), faults);
+                config.generationBatch(), faults, config.effectiveDestinations());
         register(factory, config, env);
     }
 

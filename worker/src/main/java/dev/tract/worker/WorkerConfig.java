@@ -1,5 +1,6 @@
 package dev.tract.worker;
 
+import dev.tract.workflows.spec.Destinations;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -11,10 +12,28 @@ import java.util.List;
  *     workflows and the CPU activities
  * @param maxConcurrentActivities activities run at once per queue (one model at a time is the safe default)
  * @param shutdownGrace how long a SIGTERM waits for running activities to checkpoint
+ * @param destinations where activities may read data, write artifacts and send tracking calls; null: anywhere
  */
 public record WorkerConfig(String temporalAddress, String namespace, List<String> taskQueues,
                            int maxConcurrentActivities, Path workDir, String device, int generationBatch,
-                           Duration shutdownGrace) {
+                           Duration shutdownGrace, Destinations destinations) {
+
+    public WorkerConfig(String temporalAddress, String namespace, List<String> taskQueues,
+                        int maxConcurrentActivities, Path workDir, String device, int generationBatch,
+                        Duration shutdownGrace) {
+        this(temporalAddress, namespace, taskQueues, maxConcurrentActivities, workDir, device, generationBatch,
+                shutdownGrace, null);
+    }
+
+    /** The destinations to enforce: those configured, or none (anywhere a spec says). */
+    public Destinations effectiveDestinations() {
+        return destinations != null ? destinations : Destinations.unrestricted();
+    }
+
+    public WorkerConfig withDestinations(Destinations d) {
+        return new WorkerConfig(temporalAddress, namespace, taskQueues, maxConcurrentActivities, workDir, device,
+                generationBatch, shutdownGrace, d);
+    }
     public static final String GPU_QUEUE = "tract-gpu";
     public static final String CPU_QUEUE = "tract-cpu";
 
@@ -30,11 +49,11 @@ public record WorkerConfig(String temporalAddress, String namespace, List<String
 
     public WorkerConfig withWorkDir(Path dir) {
         return new WorkerConfig(temporalAddress, namespace, taskQueues, maxConcurrentActivities, dir, device,
-                generationBatch, shutdownGrace);
+                generationBatch, shutdownGrace, destinations);
     }
 
     public WorkerConfig withTaskQueues(List<String> queues) {
         return new WorkerConfig(temporalAddress, namespace, queues, maxConcurrentActivities, workDir, device,
-                generationBatch, shutdownGrace);
+                generationBatch, shutdownGrace, destinations);
     }
 }

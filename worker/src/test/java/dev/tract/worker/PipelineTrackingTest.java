@@ -75,7 +75,7 @@ class PipelineTrackingTest {
 
     @Test
     void everyStageIsARunOfThePipelineRunAndTheJudgeIsRegistered() throws Exception {
-        Pipelines.start(env.getWorkflowClient(), spec(), "tracked");
+        Pipelines.start(env.getWorkflowClient(), spec(), "tracked", "alice");
         Values.PipelineResult r = Pipelines.result(env.getWorkflowClient(), "tracked");
         assertThat(r.state()).isEqualTo("COMPLETED");
         assertThat(mlflow.violations()).isEmpty();
@@ -83,7 +83,8 @@ class PipelineTrackingTest {
         FakeMlflowServer.Run parent = runs.values().stream().filter(x -> !x.tags.containsKey("mlflow.parentRunId"))
                 .findFirst().orElseThrow();
         String parentId = parent.info.get("run_id").asText();
-        assertThat(parent.tags).containsEntry("temporal.workflowId", "tracked").containsKey("data.digest");
+        assertThat(parent.tags).containsEntry("temporal.workflowId", "tracked").containsKey("data.digest")
+                .as("the name of the API token that submitted it").containsEntry("tract.submitter", "alice");
         assertThat(parent.params).containsEntry("stage1.lr", "0.005").containsEntry("method", "tract");
         assertThat(parent.inputs).hasSize(2);
         Map<String, FakeMlflowServer.Run> children = runs.values().stream()

@@ -9,6 +9,7 @@ import dev.tract.workflows.Pipelines;
 import dev.tract.workflows.ShardsWorkflowImpl;
 import dev.tract.workflows.TractPipelineWorkflowImpl;
 import dev.tract.workflows.Values;
+import dev.tract.workflows.spec.Destinations;
 import dev.tract.workflows.spec.PipelineSpec;
 import io.temporal.api.common.v1.WorkflowExecution;
 import io.temporal.client.WorkflowClient;
@@ -367,6 +368,29 @@ class PipelineWorkflowTest {
                 .cause().isInstanceOf(ApplicationFailure.class)
                 .hasMessageContaining(tmp.resolve("train.jsonl") + ":4").hasMessageContaining("scores[0]")
                 .hasMessageContaining("outside 1-5");
+        long attempts = client.fetchHistory(ex.getWorkflowId()).getEvents().stream()
+                .filter(e -> e.hasActivityTaskStartedEventAttributes()).count();
+        assertThat(attempts).isEqualTo(1);
+    }
+
+    /**
+     * A worker enforces its own destinations whatever reaches it (a spec started on Temporal directly, past the API):
+     * training data outside its data roots fails the pipeline at once, not retried, saying only that it is outside.
+     */
+    @Test
+    void aWorkerRefusesDataOutsideItsDestinationsWhateverTheSpecSays() throws Exception {
+        PipelineSpec spec = PipelineFixture.spec(tmp, "stage1-only", 10);
+        env = TestWorkflowEnvironment.newInstance();
+        client = env.getWorkflowClient();
+        WorkerConfig config = WorkerConfig.defaults("test").withWorkDir(tmp.resolve("work"));
+        Files.createDirectories(tmp.resolve("datasets"));
+        TractWorker.register(env.getWorkerFactory(), config, new ActivityEnvironment(client, config.workDir(), "cpu",
+                new AtomicBoolean(), 8, ActivityEnvironment.Faults.NONE).withDestinations(Destinations.of(
+                        List.of(tmp.resolve("datasets").toString()), List.of(spec.artifactRoot()), List.of())));
+        env.start();
+        WorkflowExecution ex = Pipelines.start(client, spec, "outside");
+        assertThatThrownBy(() -> Pipelines.result(client, "outside")).isInstanceOf(WorkflowFailedException.class)
+                .cause().hasMessageContaining("outside the allowed data roots").hasMessageNotContaining("not found");
         long attempts = client.fetchHistory(ex.getWorkflowId()).getEvents().stream()
                 .filter(e -> e.hasActivityTaskStartedEventAttributes()).count();
         assertThat(attempts).isEqualTo(1);

@@ -21,9 +21,26 @@ public final class Pipelines {
 
     /** Starts a pipeline; the workflow runs on the spec's CPU task queue. */
     public static WorkflowExecution start(WorkflowClient client, PipelineSpec spec, String pipelineId) {
-        TractPipelineWorkflow wf = client.newWorkflowStub(TractPipelineWorkflow.class, WorkflowOptions.newBuilder()
-                .setWorkflowId(pipelineId).setTaskQueue(spec.taskQueues().cpu()).build());
-        return WorkflowClient.start(wf::run, new Values.PipelineInput(pipelineId, spec, SpecParser.digest(spec)));
+        return start(client, spec, pipelineId, null);
+    }
+
+    /** Memo key of the name of the API token that submitted a pipeline. */
+    public static final String SUBMITTER = "submitter";
+
+    /**
+     * Starts a pipeline submitted by the named API token: the name goes into the memo (so that the API can show
+     * each token its own pipelines) and to the pipeline, which tags its MLflow runs with it.
+     */
+    public static WorkflowExecution start(WorkflowClient client, PipelineSpec spec, String pipelineId,
+                                          String submitter) {
+        WorkflowOptions.Builder options = WorkflowOptions.newBuilder().setWorkflowId(pipelineId)
+                .setTaskQueue(spec.taskQueues().cpu());
+        if (submitter != null) {
+            options.setMemo(java.util.Map.of(SUBMITTER, submitter));
+        }
+        TractPipelineWorkflow wf = client.newWorkflowStub(TractPipelineWorkflow.class, options.build());
+        return WorkflowClient.start(wf::run, new Values.PipelineInput(pipelineId, spec, SpecParser.digest(spec),
+                submitter));
     }
 
     /**

@@ -90,7 +90,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             data.evalSets().forEach(e -> runStages.add("eval/" + e.name()));
             PreparedData prepared = data;
             tracking = call(() -> cpu.startTracking(new Values.TrackingRequest(input.pipelineId(), spec,
-                    input.specDigest(), prepared, runStages)));
+                    input.specDigest(), prepared, runStages, input.submitter())));
 
             TrainOutcome s1 = train(trainer, input, "stage1", data.seedModelUri(), data.seedModelDigest(),
                     List.of(data.trainUri()), data.trainDigest(), method.stage1Objective(), spec.stage1());

@@ -11,7 +11,15 @@ public final class Values {
     private Values() {}
 
     /** Workflow input. */
-    public record PipelineInput(String pipelineId, PipelineSpec spec, String specDigest) {}
+    /**
+     * @param submitter the name of the API token that submitted the pipeline (also in the memo "submitter"); null
+     *     for pipelines started from the command line, and in histories from before it was recorded
+     */
+    public record PipelineInput(String pipelineId, PipelineSpec spec, String specDigest, String submitter) {
+        public PipelineInput(String pipelineId, PipelineSpec spec, String specDigest) {
+            this(pipelineId, spec, specDigest, null);
+        }
+    }
 
     /** Normalised training and evaluation data and the seed model, as stored. */
     public record PreparedData(String trainUri, String trainDigest, int trainCount, List<PreparedEvalSet> evalSets,
@@ -170,7 +178,7 @@ public final class Values {
 
     /** Asks for the tracking runs of a pipeline: a parent run and a child per stage and per eval set. */
     public record TrackingRequest(String pipelineId, PipelineSpec spec, String specDigest, PreparedData data,
-                                  List<String> stages) {}
+                                  List<String> stages, String submitter) {}
 
     /**
      * The runs of a pipeline; runIds maps a stage name or "eval/<set>" to its run. Ids are null when the tracker

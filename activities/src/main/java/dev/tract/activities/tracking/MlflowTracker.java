@@ -44,6 +44,7 @@ public final class MlflowTracker implements Tracker {
     private final String experimentId;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     private final dev.tract.activities.artifacts.S3ArtifactStore.Settings s3;
+    private final dev.tract.workflows.spec.Destinations destinations;
 
     /** Authentication as MLflow's own clients read it from the environment. */
     public record Credentials(String username, String password, String token, boolean insecure) {
@@ -79,6 +80,17 @@ public final class MlflowTracker implements Tracker {
     /** @param s3 settings for runs whose artifacts live in S3; null reads them from the environment */
     public MlflowTracker(String uri, String experiment, Credentials credentials,
                          dev.tract.activities.artifacts.S3ArtifactStore.Settings s3) {
+        this(uri, experiment, credentials, s3, dev.tract.workflows.spec.Destinations.unrestricted());
+    }
+
+    /**
+     * @param destinations where the worker may write: a run whose artifact URI (chosen by the tracking server) is an
+     *     S3 location outside its artifact roots gets no artifacts, rather than the worker's credentials
+     */
+    public MlflowTracker(String uri, String experiment, Credentials credentials,
+                         dev.tract.activities.artifacts.S3ArtifactStore.Settings s3,
+                         dev.tract.workflows.spec.Destinations destinations) {
+        this.destinations = destinations;
         this.s3 = s3;
         this.uri = uri.endsWith("/") ? uri.substring(0, uri.length() - 1) : uri;
         this.credentials = credentials;
@@ -185,6 +197,10 @@ public final class MlflowTracker implements Tracker {
     public void logArtifact(String runId, String artifactPath, Path file) throws IOException, InterruptedException {
         String artifactUri = client.getRun(runId).getInfo().getArtifactUri();
         if (artifactUri.startsWith("s3://")) {
+            String problem = destinations.artifactProblem(artifactUri);
+            if (problem != null) {
+                throw new IOException("run " + runId + " stores artifacts at an S3 location that " + problem);
+            }
             try (ArtifactStore store = ArtifactStores.open(artifactUri, s3)) {
                 store.putFile(artifactPath, file);
             }

@@ -1,6 +1,7 @@
 package dev.tract.activities.tracking;
 
 import dev.tract.activities.artifacts.ArtifactStore;
+import dev.tract.workflows.spec.Destinations;
 import dev.tract.workflows.spec.PipelineSpec;
 import java.nio.file.Path;
 import java.util.List;
@@ -29,11 +30,27 @@ public final class Trackers {
      * retried on each call, and calls that still fail are counted by the {@link SafeTracker}.
      */
     public static SafeTracker open(PipelineSpec.Tracking t, String pipelineId, ArtifactStore store) {
+        return open(t, pipelineId, store, Destinations.unrestricted());
+    }
+
+    /**
+     * The pipeline's tracker, when the spec's tracking URI is one this worker may send its credentials to; a
+     * non-retryable failure names the field otherwise. Artifacts go only to an S3 location inside the
+     * destinations' artifact roots.
+     */
+    public static SafeTracker open(PipelineSpec.Tracking t, String pipelineId, ArtifactStore store,
+                                   Destinations destinations) {
+        String problem = destinations.trackingProblem(t == null ? null : t.uri());
+        if (problem != null) {
+            // the worker's credentials would go there: never retried
+            throw io.temporal.failure.ApplicationFailure.newNonRetryableFailure("tracking.uri: the URI " + problem,
+                    dev.tract.workflows.TractPipelineWorkflowImpl.BAD_INPUT);
+        }
         String uri = mlflowUri(t);
         if (uri != null) {
             String experiment = t == null ? "tract" : t.experiment();
             return new SafeTracker(new Deferred(() -> new MlflowTracker(uri, experiment,
-                    MlflowTracker.Credentials.fromEnv())));
+                    MlflowTracker.Credentials.fromEnv(), null, destinations)));
         }
         return new SafeTracker(new LocalTracker(store, pipelineId));
     }

@@ -1,6 +1,7 @@
 package dev.tract.activities.tracking;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tract.activities.artifacts.S3ProxyFixture;
 import java.nio.charset.StandardCharsets;
@@ -120,6 +121,23 @@ class MlflowTrackerTest {
             assertThat(s3.raw().listObjectsV2(b -> b.bucket("mlflow")).contents())
                     .anyMatch(o -> o.key().endsWith(run + "/artifacts/report/report.json"));
             assertThat(server.artifacts()).isEmpty();
+        }
+    }
+
+    /**
+     * The tracking server chooses where a run's artifacts go; a worker with destinations uploads only inside its
+     * artifact roots, so a server answering with someone else's bucket never receives the worker's credentials.
+     */
+    @Test
+    void aRunWhoseArtifactsLiveOutsideTheWorkersRootsGetsNone() throws Exception {
+        try (S3ProxyFixture s3 = new S3ProxyFixture(tmp.resolve("blobs"), "mlflow")) {
+            server.setArtifactRoot("s3://mlflow/artifacts");
+            MlflowTracker t = new MlflowTracker(server.uri(), "foreign", NONE, s3.settings(),
+                    dev.tract.workflows.spec.Destinations.of(List.of(), List.of("s3://tract/runs"), List.of()));
+            String run = t.openRun("k", "k", null, Map.of());
+            assertThatThrownBy(() -> t.logArtifact(run, "judge/model.safetensors", Files.writeString(
+                    tmp.resolve("m"), "weights"))).hasMessageContaining("outside the allowed artifact roots");
+            assertThat(s3.raw().listObjectsV2(b -> b.bucket("mlflow")).contents()).isEmpty();
         }
     }
 }

@@ -40,11 +40,13 @@ public final class SpecParser {
 
     private final Path baseDir;
     private final String defaultArtifactRoot;
+    private final Destinations destinations;
     private final List<SpecException.FieldError> errors = new ArrayList<>();
 
-    private SpecParser(Path baseDir, String defaultArtifactRoot) {
+    private SpecParser(Path baseDir, String defaultArtifactRoot, Destinations destinations) {
         this.baseDir = baseDir;
         this.defaultArtifactRoot = defaultArtifactRoot;
+        this.destinations = destinations;
     }
 
     /**
@@ -55,11 +57,21 @@ public final class SpecParser {
      * @throws SpecException listing every invalid field
      */
     public static PipelineSpec parse(String text, Path baseDir, String defaultArtifactRoot) {
+        return parse(text, baseDir, defaultArtifactRoot, Destinations.unrestricted());
+    }
+
+    /**
+     * Parses a spec and checks every location in it against the operator's destinations: data and seed models
+     * inside the data roots, the artifact root inside the artifact roots, the tracking URI among the allowed
+     * servers. A location outside is a field error like any other.
+     */
+    public static PipelineSpec parse(String text, Path baseDir, String defaultArtifactRoot,
+                                     Destinations destinations) {
         JsonNode root = readTree(text);
         if (root == null || !root.isObject()) {
             throw new SpecException(List.of(new SpecException.FieldError("(document)", "expected a mapping of fields")));
         }
-        SpecParser p = new SpecParser(baseDir, defaultArtifactRoot);
+        SpecParser p = new SpecParser(baseDir, defaultArtifactRoot, destinations);
         PipelineSpec spec = p.spec((ObjectNode) root);
         if (!p.errors.isEmpty()) {
             throw new SpecException(p.errors);
@@ -110,6 +122,7 @@ public final class SpecParser {
             error("train_data", "is required (a dataset file or URI with annotated feedback)");
         } else {
             trainData = location(n, "train_data");
+            data("train_data", n.get("train_data").asText(), trainData);
         }
         List<PipelineSpec.EvalSet> evalSets = evalSets(n.get("eval_sets"));
         String method = string(n, "method", "tract");
@@ -126,7 +139,13 @@ public final class SpecParser {
         int nCot = integer(n, "n_cot", 1, 1, 64);
         PipelineSpec.Checkpointing checkpoint = checkpointing(n.get("checkpoint"));
         int shardSize = integer(n, "shard_size", 64, 1, 100_000);
-        String artifactRoot = artifactRoot(string(n, "artifact_root", defaultArtifactRoot));
+        String givenRoot = string(n, "artifact_root", defaultArtifactRoot);
+        String artifactRoot = artifactRoot(givenRoot);
+        String rootProblem = destinations.artifactProblem(artifactRoot);
+        if (rootProblem != null && errors.stream().noneMatch(e -> e.field().equals("artifact_root"))) {
+            error("artifact_root", "'" + (rootProblem.startsWith("must not embed") ? "(a URI with credentials)"
+                    : givenRoot) + "' " + rootProblem);
+        }
         PipelineSpec.TaskQueues queues = taskQueues(n.get("task_queues"));
         long seed = integer(n, "seed", 0, 0, Integer.MAX_VALUE);
         String template = string(n, "template", "compact");
@@ -156,6 +175,9 @@ public final class SpecParser {
         String uri = t.hasNonNull("uri") ? t.get("uri").asText() : null;
         if (uri != null && !uri.startsWith("http://") && !uri.startsWith("https://") && !uri.equals("local")) {
             error("tracking.uri", "'" + uri + "' must be an http(s) URL of an MLflow tracking server, or local");
+        } else if (destinations.trackingProblem(uri) != null) {
+            // the URI is not echoed: it may hold a password
+            error("tracking.uri", "the URI " + destinations.trackingProblem(uri));
         }
         String experiment = t.hasNonNull("experiment") ? t.get("experiment").asText() : "tract";
         if (experiment.isBlank()) {
@@ -178,8 +200,10 @@ public final class SpecParser {
             if (PRESETS.contains(v)) {
                 return new PipelineSpec.SeedModel(v, null, null, 0);
             }
-            return v.contains("://") ? new PipelineSpec.SeedModel(null, null, v, 0)
+            PipelineSpec.SeedModel m = v.contains("://") ? new PipelineSpec.SeedModel(null, null, v, 0)
                     : new PipelineSpec.SeedModel(null, baseDir.resolve(v).normalize().toString(), null, 0);
+            data("seed_model", v, m.path() != null ? m.path() : m.uri());
+            return m;
         }
         if (!n.isObject()) {
             error("seed_model", "must be a preset name, a path, a URI or a mapping with preset, path or uri");
@@ -199,6 +223,11 @@ public final class SpecParser {
         String uri = n.hasNonNull("uri") ? n.get("uri").asText() : null;
         if (uri != null && !uri.startsWith("s3://") && !uri.startsWith("file:")) {
             error("seed_model.uri", "'" + uri + "' must be an s3:// or file: URI");
+        } else if (uri != null) {
+            data("seed_model.uri", uri, uri);
+        }
+        if (path != null) {
+            data("seed_model.path", n.get("path").asText(), path);
         }
         return new PipelineSpec.SeedModel(preset, path, uri, integer(n, "seed", 0, 0, Integer.MAX_VALUE));
     }
@@ -209,7 +238,24 @@ public final class SpecParser {
             error(field, "must not be empty");
             return v;
         }
-        return v.contains("://") ? v : baseDir.resolve(v).normalize().toString();
+        try {
+            return v.contains("://") ? v : baseDir.resolve(v).normalize().toString();
+        } catch (java.nio.file.InvalidPathException e) {
+            error(field, "is not a valid path");
+            return v;
+        }
+    }
+
+    /** A field error when a location to read is outside the data roots; says nothing of what is there. */
+    private void data(String field, String given, String resolved) {
+        if (given.isBlank()) {
+            return;
+        }
+        String problem = destinations.dataProblem(resolved);
+        if (problem != null) {
+            error(field, "'" + (problem.startsWith("must not embed") ? "(a URI with credentials)" : given) + "' "
+                    + problem);
+        }
     }
 
     private List<PipelineSpec.EvalSet> evalSets(JsonNode n) {
@@ -242,7 +288,9 @@ public final class SpecParser {
                 error(path + ".data", "is required");
                 continue;
             }
-            out.add(new PipelineSpec.EvalSet(name, location(e, "data")));
+            String data = location(e, "data");
+            data(path + ".data", e.get("data").asText(), data);
+            out.add(new PipelineSpec.EvalSet(name, data));
         }
         return out;
     }
@@ -346,6 +394,15 @@ public final class SpecParser {
     }
 
     private String artifactRoot(String value) {
+        try {
+            return artifactRootOf(value);
+        } catch (IllegalArgumentException e) {
+            error("artifact_root", "is not a valid path or URI");
+            return value;
+        }
+    }
+
+    private String artifactRootOf(String value) {
         if (value.startsWith("s3://")) {
             URI u = URI.create(value);
             if (u.getHost() == null || u.getHost().isEmpty()) {
