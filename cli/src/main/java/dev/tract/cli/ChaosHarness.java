@@ -195,4 +195,9 @@ final class ChaosHarness implements AutoCloseable {
         }
         temporal.close();
     }
+
+    /** The client of the embedded Temporal server (to read a pipeline's history). */
+    io.temporal.client.WorkflowClient client() {
+        return temporal.client();
+    }
 }

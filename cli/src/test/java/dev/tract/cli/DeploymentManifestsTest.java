@@ -79,8 +79,12 @@ class DeploymentManifestsTest {
         assertThat(find(docs, "Deployment", "tract-worker-cpu").at("/spec/template/spec/containers/0/args")
                 .toString()).contains("tract-cpu");
         JsonNode api = find(docs, "Deployment", "tract-api");
-        assertThat(api.at("/spec/template/spec/containers/0/readinessProbe/httpGet/path").asText())
-                .isEqualTo("/healthcheck");
+        // the admin port is unauthenticated and bound to 127.0.0.1: probed from inside the pod, never exposed
+        assertThat(api.at("/spec/template/spec/containers/0/readinessProbe/exec/command").toString())
+                .contains("http://127.0.0.1:8081/healthcheck");
+        assertThat(api.at("/spec/template/spec/containers/0/ports").toString()).doesNotContain("8081");
+        assertThat(config.at("/data/TRACT_DATA_ROOTS").asText()).startsWith("s3://");
+        assertThat(config.at("/data/TRACT_ARTIFACT_ROOTS").asText()).startsWith("s3://");
         assertThat(find(docs, "Service", "tract-api").at("/spec/selector/app.kubernetes.io~1component").asText())
                 .isEqualTo("api");
         assertThat(find(docs, "Secret", "tract-secrets").at("/stringData").has("TRACT_API_TOKENS")).isTrue();
@@ -105,7 +109,22 @@ class DeploymentManifestsTest {
         }
         assertThat(s.at("/tract-api/depends_on/temporal/condition").asText()).isEqualTo("service_healthy");
         assertThat(s.at("/tract-worker-cpu/stop_grace_period").asText()).isEqualTo("3m");
-        assertThat(Files.readString(INFRA.resolve(".env.example"))).contains("TRACT_API_TOKENS");
+        assertThat(Files.readString(INFRA.resolve(".env.example"))).contains("TRACT_API_TOKENS=\n");
+        // no secret has a default: compose stops with the variable's name until it is set
+        String raw = Files.readString(INFRA.resolve("compose.yaml"));
+        for (String secret : List.of("TRACT_API_TOKENS", "POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD",
+                "MINIO_ROOT_USER")) {
+            assertThat(raw).as(secret).contains("${" + secret + ":?").doesNotContain("${" + secret + ":-");
+        }
+        // only the API is published on every interface; internal services on the internal network or 127.0.0.1
+        s.fields().forEachRemaining(e -> e.getValue().path("ports").forEach(port -> {
+            if (!e.getKey().equals("tract-api")) {
+                assertThat(port.asText()).as(e.getKey() + " publishes " + port).startsWith("127.0.0.1:");
+            }
+        }));
+        assertThat(s.at("/tract-api/ports").toString()).doesNotContain("8081");
+        assertThat(c.at("/x-tract-env/TRACT_DATA_ROOTS").asText()).startsWith("s3://");
+        assertThat(c.at("/x-tract-env/TRACT_ARTIFACT_ROOTS").asText()).startsWith("s3://");
     }
 
     @Test

@@ -47,6 +47,7 @@ class SecretsTest {
             assertThat(r.state()).isEqualTo("COMPLETED");
             assertThat(mlflow.violations()).isEmpty();
             assertThat(mlflow.runs()).isNotEmpty();
+            assertNoSecret("workflow history", h.client().fetchHistory(id).toJson(false));
             for (FakeMlflowServer.Run run : mlflow.runs().values()) {
                 assertNoSecret("MLflow params", run.params.toString());
                 assertNoSecret("MLflow tags", run.tags.toString());
