@@ -27,7 +27,8 @@ final class ChaosCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "chooses the kill moments (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--dir", defaultValue = "tract-chaos", description = "working folder (default: ${DEFAULT-VALUE})")
+    @Option(names = "--dir", defaultValue = "tract-runs/chaos", description = "working folder, beside the "
+            + "quickstart's runs (default: ${DEFAULT-VALUE})")
     Path dir;
 
     @Option(names = "--json", description = "print the tally as one JSON object")

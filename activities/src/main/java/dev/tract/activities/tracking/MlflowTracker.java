@@ -36,6 +36,9 @@ public final class MlflowTracker implements Tracker {
     static final int MAX_PARAMS = 100;
     static final int MAX_TAGS = 100;
     static final int MAX_PARAM_VALUE = 6000;
+    /** MLflow's MAX_TAG_VAL_LENGTH: longer tag values are cut to it here rather than refused there. */
+    static final int MAX_TAG_VALUE = 8000;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MlflowTracker.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String uri;
@@ -99,8 +102,19 @@ public final class MlflowTracker implements Tracker {
         this.experimentId = experiment(experiment);
     }
 
+    /**
+     * The experiment's id, created when missing. A deleted experiment keeps its name in MLflow, so it can neither be
+     * used nor created again: it is restored, and the log says so.
+     */
     private String experiment(String name) {
-        return client.getExperimentByName(name).map(Service.Experiment::getExperimentId).orElseGet(() -> {
+        java.util.Optional<Service.Experiment> found = client.getExperimentByName(name);
+        if (found.isPresent() && "deleted".equals(found.get().getLifecycleStage())) {
+            LOG.warn("MLflow experiment '{}' ({}) was deleted; restoring it to log this pipeline's runs", name,
+                    found.get().getExperimentId());
+            client.sendPost("experiments/restore", JSON.createObjectNode().put("experiment_id",
+                    found.get().getExperimentId()).toString());
+        }
+        return found.map(Service.Experiment::getExperimentId).orElseGet(() -> {
             try {
                 return client.createExperiment(name);
             } catch (MlflowHttpException e) {
@@ -137,7 +151,8 @@ public final class MlflowTracker implements Tracker {
     }
 
     private static Service.RunTag tag(String k, String v) {
-        return Service.RunTag.newBuilder().setKey(k).setValue(v == null ? "" : v).build();
+        String value = v == null ? "" : v.length() > MAX_TAG_VALUE ? v.substring(0, MAX_TAG_VALUE) : v;
+        return Service.RunTag.newBuilder().setKey(k).setValue(value).build();
     }
 
     @Override

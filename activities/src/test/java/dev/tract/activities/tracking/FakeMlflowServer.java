@@ -23,11 +23,25 @@ import java.util.regex.Pattern;
 
 /**
  * A real HTTP server that speaks MLflow's REST API (2.x) for the calls tract makes, checks every request against
- * the documented contract (method, path, required fields and their types, log-batch limits, immutable params,
- * digest length) and answers with MLflow's response shapes and error codes. Violations are recorded; tests assert
- * there are none. It can require a bearer token or basic auth, and can play an outage (503 to everything).
+ * the rules MLflow enforces (method, path, content type, required fields and their types, key names, value
+ * lengths, log-batch limits, immutable params, digest length, lifecycle stages, alias names, artifact paths, search
+ * filters) and answers with MLflow's response shapes and error codes. Each rule cites where MLflow has it:
+ * {@code mlflow/utils/validation.py} ("validation" below), {@code mlflow/server/handlers.py} ("handlers") and
+ * {@code mlflow/store/tracking/sqlalchemy_store.py} ("store"). Violations are recorded; tests assert there are
+ * none. It can require a bearer token or basic auth, and can play an outage (503 to everything).
  */
 public final class FakeMlflowServer implements AutoCloseable {
+    /** validation: validate_param_and_metric_name (the form every platform accepts; POSIX also allows ':'). */
+    static final Pattern KEY_NAME = Pattern.compile("^[/\\w.\\- ]*$");
+    /** validation: MAX_ENTITY_KEY_LENGTH, MAX_TAG_VAL_LENGTH, MAX_PARAM_VAL_LENGTH, MAX_BATCH_LOG_REQUEST_SIZE. */
+    static final int MAX_KEY = 250;
+    static final int MAX_TAG_VALUE = 8000;
+    static final int MAX_PARAM_VALUE = 6000;
+    static final int MAX_BATCH_BYTES = 1_000_000;
+    /** validation: _REGISTERED_MODEL_ALIAS_REGEX, _REGISTERED_MODEL_ALIAS_VERSION_REGEX, "latest" is reserved. */
+    static final Pattern ALIAS = Pattern.compile("^[\\w\\-]*$");
+    static final Pattern ALIAS_VERSION = Pattern.compile("^[vV]\\d+$");
+
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern RUN_KEY_FILTER = Pattern.compile("tags\\.`([^`]+)` = '([^']*)'");
 
@@ -122,9 +136,17 @@ public final class FakeMlflowServer implements AutoCloseable {
             byte[] body = ex.getRequestBody().readAllBytes();
             if (path.startsWith("/api/2.0/mlflow-artifacts/artifacts/")) {
                 expect(method, "PUT", path);
+                String artifact = URLDecoder.decode(path.substring("/api/2.0/mlflow-artifacts/artifacts/".length()),
+                        StandardCharsets.UTF_8);
                 synchronized (this) {
-                    artifacts.put(URLDecoder.decode(path.substring("/api/2.0/mlflow-artifacts/artifacts/".length()),
-                            StandardCharsets.UTF_8), body);
+                    // handlers: _validate_path_is_safe refuses '..'; the file must be under a run's artifact URI
+                    boolean underRun = runs.values().stream().anyMatch(r -> artifact.startsWith(r.info
+                            .get("artifact_uri").asText().replaceFirst("^mlflow-artifacts:/+", "") + "/"));
+                    if (List.of(artifact.split("/")).contains("..") || !underRun) {
+                        violation("artifact path outside every run's artifact URI: " + artifact);
+                        throw new ApiError(400, "INVALID_PARAMETER_VALUE", "Invalid path: " + artifact);
+                    }
+                    artifacts.put(artifact, body);
                 }
                 send(ex, 200, JSON.createObjectNode());
                 return;
@@ -135,6 +157,20 @@ public final class FakeMlflowServer implements AutoCloseable {
                 return;
             }
             String endpoint = path.substring("/api/2.0/mlflow/".length());
+            String type = ex.getRequestHeaders().getFirst("Content-Type");
+            if (method.equals("POST") && (type == null || !type.toLowerCase(java.util.Locale.ROOT)
+                    .startsWith("application/json"))) {
+                // handlers: _validate_content_type(request, ["application/json"]) on every POST
+                violation(endpoint + ": Content-Type " + type + " instead of application/json");
+                throw new ApiError(400, "BAD_REQUEST", "Bad Request. Content-Type must be one of "
+                        + "['application/json']");
+            }
+            if (endpoint.equals("runs/log-batch") && body.length > MAX_BATCH_BYTES) {
+                // validation: _validate_batch_log_api_req
+                violation("runs/log-batch body of " + body.length + " bytes");
+                throw new ApiError(400, "INVALID_PARAMETER_VALUE", "Batched logging API requests must be at most "
+                        + MAX_BATCH_BYTES + " bytes, got a request of size " + body.length + ".");
+            }
             Map<String, String> query = query(ex.getRequestURI().getRawQuery());
             JsonNode json = body.length == 0 ? JSON.createObjectNode() : JSON.readTree(body);
             ObjectNode answer;
@@ -180,7 +216,9 @@ public final class FakeMlflowServer implements AutoCloseable {
                 String name = text(b, "name", true);
                 for (ObjectNode e : experiments.values()) {
                     if (e.get("name").asText().equals(name)) {
-                        throw new ApiError(400, "RESOURCE_ALREADY_EXISTS", "Experiment '" + name + "' already exists.");
+                        // store: a deleted experiment keeps its name until it is permanently deleted
+                        throw new ApiError(400, "RESOURCE_ALREADY_EXISTS", "Experiment '" + name + "' already exists"
+                                + (e.get("lifecycle_stage").asText().equals("deleted") ? " in deleted state." : "."));
                     }
                 }
                 String id = String.valueOf(experiments.size() + 1);
@@ -189,11 +227,29 @@ public final class FakeMlflowServer implements AutoCloseable {
                         .put("lifecycle_stage", "active"));
                 return JSON.createObjectNode().put("experiment_id", id);
             }
+            case "experiments/restore" -> {
+                expect(method, "POST", endpoint);
+                String exp = text(b, "experiment_id", true);
+                if (!experiments.containsKey(exp)) {
+                    throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", "No experiment " + exp);
+                }
+                experiments.get(exp).put("lifecycle_stage", "active");
+                return JSON.createObjectNode();
+            }
             case "runs/create" -> {
                 expect(method, "POST", endpoint);
                 String exp = text(b, "experiment_id", true);
                 if (!experiments.containsKey(exp)) {
                     throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", "No experiment " + exp);
+                }
+                if (experiments.get(exp).get("lifecycle_stage").asText().equals("deleted")) {
+                    // store: _check_experiment_is_active
+                    violation("runs/create in deleted experiment " + exp);
+                    throw new ApiError(400, "INVALID_PARAMETER_VALUE", "The experiment " + exp + " must be in the "
+                            + "'active' state. Current state is deleted.");
+                }
+                for (JsonNode t : b.path("tags")) {
+                    tag(text(t, "key", true), t.path("value").asText(), "tags");
                 }
                 String id = UUID.randomUUID().toString().replace("-", "");
                 String location = experiments.get(exp).get("artifact_location").asText();
@@ -220,13 +276,21 @@ public final class FakeMlflowServer implements AutoCloseable {
                 }
                 String filter = b.path("filter").asText("");
                 Matcher m = RUN_KEY_FILTER.matcher(filter);
+                if (!filter.isEmpty() && !m.matches()) {
+                    // MLflow parses every filter (search_utils.SearchUtils) and refuses what it cannot parse; a
+                    // stand-in that matched nothing instead would hide a broken filter
+                    violation("runs/search: a filter this stand-in does not understand: " + filter);
+                    throw new ApiError(400, "INVALID_PARAMETER_VALUE", "Invalid filter '" + filter + "'");
+                }
                 ArrayNode found = JSON.createArrayNode();
                 for (Run r : runs.values()) {
                     boolean inExp = false;
                     for (JsonNode e : b.path("experiment_ids")) {
                         inExp |= e.asText().equals(r.info.get("experiment_id").asText());
                     }
-                    if (inExp && (filter.isEmpty() || (m.matches() && m.group(2).equals(r.tags.get(m.group(1)))))) {
+                    // run_view_type defaults to ACTIVE_ONLY: deleted runs are not found
+                    boolean active = r.info.get("lifecycle_stage").asText().equals("active");
+                    if (inExp && active && (filter.isEmpty() || m.group(2).equals(r.tags.get(m.group(1))))) {
                         found.add(runJson(r));
                     }
                 }
@@ -238,7 +302,7 @@ public final class FakeMlflowServer implements AutoCloseable {
             }
             case "runs/log-batch" -> {
                 expect(method, "POST", endpoint);
-                Run r = run(text(b, "run_id", true));
+                Run r = activeRun(text(b, "run_id", true));
                 int metrics = b.path("metrics").size();
                 int params = b.path("params").size();
                 int tags = b.path("tags").size();
@@ -247,11 +311,25 @@ public final class FakeMlflowServer implements AutoCloseable {
                             + tags + " tags");
                     throw new ApiError(400, "INVALID_PARAMETER_VALUE", "too many entities in one batch");
                 }
+                java.util.Set<String> keys = new java.util.HashSet<>();
+                for (JsonNode p : b.path("params")) {
+                    String k = text(p, "key", true);
+                    if (!keys.add(k)) {
+                        // validation: _validate_param_keys_unique
+                        violation("duplicate param key in one batch: " + k);
+                        throw new ApiError(400, "INVALID_PARAMETER_VALUE", "Duplicate parameter keys have been "
+                                + "submitted: [" + k + "].");
+                    }
+                }
                 for (JsonNode p : b.path("params")) {
                     String k = text(p, "key", true);
                     String v = p.path("value").asText();
-                    if (k.length() > 250 || v.length() > 6000) {
-                        violation("param too long: " + k);
+                    key(k, "params");
+                    if (v.length() > MAX_PARAM_VALUE) {
+                        // validation: _validate_param (truncated only where the server opts in; refused here)
+                        violation("param value longer than " + MAX_PARAM_VALUE + ": " + k);
+                        throw new ApiError(400, "INVALID_PARAMETER_VALUE", "'Param value' exceeds the maximum "
+                                + "length of " + MAX_PARAM_VALUE + " characters");
                     }
                     String old = r.params.putIfAbsent(k, v);
                     if (old != null && !old.equals(v)) {
@@ -260,12 +338,22 @@ public final class FakeMlflowServer implements AutoCloseable {
                     }
                 }
                 for (JsonNode t : b.path("tags")) {
-                    r.tags.put(text(t, "key", true), t.path("value").asText());
+                    String k = text(t, "key", true);
+                    tag(k, t.path("value").asText(), "tags");
+                    r.tags.put(k, t.path("value").asText());
                 }
                 for (JsonNode mt : b.path("metrics")) {
-                    text(mt, "key", true);
-                    if (!mt.has("value") || !mt.has("timestamp")) {
-                        violation("metric without value or timestamp: " + mt);
+                    key(text(mt, "key", true), "metrics");
+                    // validation: _validate_metric: a number (proto3 JSON writes NaN and infinities as strings),
+                    // an integer timestamp >= 0 and an integer step (int64 travels as a string or a number)
+                    JsonNode v = mt.get("value");
+                    boolean numeric = v != null && (v.isNumber() || (v.isTextual() && List.of("NaN", "Infinity",
+                            "-Infinity").contains(v.asText())));
+                    if (!numeric || !integer(mt.get("timestamp"), true) || (mt.has("step")
+                            && !integer(mt.get("step"), false))) {
+                        violation("metric with a value that is not a number or a step/timestamp that is not an "
+                                + "integer: " + mt);
+                        throw new ApiError(400, "INVALID_PARAMETER_VALUE", "Invalid metric " + mt);
                     }
                     r.metrics.add((ObjectNode) mt);
                 }
@@ -273,7 +361,7 @@ public final class FakeMlflowServer implements AutoCloseable {
             }
             case "runs/update" -> {
                 expect(method, "POST", endpoint);
-                Run r = run(text(b, "run_id", true));
+                Run r = activeRun(text(b, "run_id", true));
                 String status = b.path("status").asText("");
                 if (!List.of("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED").contains(status)) {
                     violation("runs/update: unknown status " + status);
@@ -283,7 +371,7 @@ public final class FakeMlflowServer implements AutoCloseable {
             }
             case "runs/log-inputs" -> {
                 expect(method, "POST", endpoint);
-                Run r = run(text(b, "run_id", true));
+                Run r = activeRun(text(b, "run_id", true));
                 for (JsonNode d : b.path("datasets")) {
                     JsonNode ds = d.path("dataset");
                     for (String f : new String[] {"name", "digest", "source_type", "source"}) {
@@ -325,6 +413,12 @@ public final class FakeMlflowServer implements AutoCloseable {
                 String name = text(b, "name", true);
                 String alias = text(b, "alias", true);
                 String version = text(b, "version", true);
+                // validation: _validate_model_alias_name
+                if (!ALIAS.matcher(alias).matches() || ALIAS_VERSION.matcher(alias).matches()
+                        || alias.equalsIgnoreCase("latest") || alias.length() > 255) {
+                    violation("reserved or invalid alias name: " + alias);
+                    throw new ApiError(400, "INVALID_PARAMETER_VALUE", "Invalid alias name: '" + alias + "'");
+                }
                 if (versions.getOrDefault(name, List.of()).stream().noneMatch(v -> v.get("version").asText()
                         .equals(version))) {
                     throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", "no version " + version + " of " + name);
@@ -337,6 +431,64 @@ public final class FakeMlflowServer implements AutoCloseable {
                 throw new ApiError(404, "ENDPOINT_NOT_FOUND", endpoint);
             }
         }
+    }
+
+    /** store: _check_run_is_active: a deleted run takes no more logging. */
+    private Run activeRun(String id) {
+        Run r = run(id);
+        if (!r.info.get("lifecycle_stage").asText().equals("active")) {
+            violation("logging to deleted run " + id);
+            throw new ApiError(400, "INVALID_PARAMETER_VALUE", "The run " + id + " must be in the 'active' state. "
+                    + "Current state is deleted.");
+        }
+        return r;
+    }
+
+    /** validation: _validate_tag_name and the tag value's length (MAX_TAG_VAL_LENGTH). */
+    private void tag(String k, String value, String where) {
+        key(k, where);
+        if (value.length() > MAX_TAG_VALUE) {
+            violation(where + ": tag value longer than " + MAX_TAG_VALUE + ": " + k);
+            throw new ApiError(400, "INVALID_PARAMETER_VALUE", "'" + where + ".value' exceeds the maximum length of "
+                    + MAX_TAG_VALUE + " characters");
+        }
+    }
+
+    /** validation: validate_param_and_metric_name, path_not_unique and MAX_ENTITY_KEY_LENGTH. */
+    private void key(String k, String where) {
+        boolean notUnique = k.isEmpty() || k.startsWith("/") || List.of(k.split("/", -1)).stream()
+                .anyMatch(seg -> seg.isEmpty() || seg.equals(".") || seg.equals(".."));
+        if (!KEY_NAME.matcher(k).matches() || notUnique || k.length() > MAX_KEY) {
+            violation(where + ": invalid key name '" + k + "'");
+            throw new ApiError(400, "INVALID_PARAMETER_VALUE", "Invalid value \"" + k + "\" for parameter '" + where
+                    + "' supplied");
+        }
+    }
+
+    private static boolean integer(JsonNode n, boolean nonNegative) {
+        if (n == null) {
+            return false;
+        }
+        long v;
+        if (n.isIntegralNumber()) {
+            v = n.asLong();
+        } else if (n.isTextual() && n.asText().matches("-?\\d+")) {
+            v = Long.parseLong(n.asText());
+        } else {
+            return false;
+        }
+        return !nonNegative || v >= 0;
+    }
+
+    /** Marks an experiment deleted, as `mlflow experiments delete` does. */
+    public synchronized void deleteExperiment(String name) {
+        experiments.values().stream().filter(e -> e.get("name").asText().equals(name))
+                .forEach(e -> e.put("lifecycle_stage", "deleted"));
+    }
+
+    /** Marks a run deleted, as `mlflow runs delete` does. */
+    public synchronized void deleteRun(String runId) {
+        run(runId).info.put("lifecycle_stage", "deleted");
     }
 
     private Run run(String id) {

@@ -140,4 +140,94 @@ class MlflowTrackerTest {
             assertThat(s3.raw().listObjectsV2(b -> b.bucket("mlflow")).contents()).isEmpty();
         }
     }
+
+    static int post(FakeMlflowServer server, String endpoint, String body, String type) throws Exception {
+        var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.uri() + "/api/2.0/mlflow/"
+                + endpoint)).header("Content-Type", type).POST(java.net.http.HttpRequest.BodyPublishers.ofString(body));
+        return java.net.http.HttpClient.newHttpClient().send(req.build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode();
+    }
+
+    static int put(FakeMlflowServer server, String artifact) throws Exception {
+        var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.uri()
+                + "/api/2.0/mlflow-artifacts/artifacts/" + artifact)).PUT(java.net.http.HttpRequest.BodyPublishers
+                .ofString("x"));
+        return java.net.http.HttpClient.newHttpClient().send(req.build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode();
+    }
+
+    /** The stand-in refuses, with MLflow's 400, each request MLflow refuses, and records it as a violation. */
+    @Test
+    void theStandInRefusesWhatMlflowRefuses() throws Exception {
+        MlflowTracker t = new MlflowTracker(server.uri(), "rules", NONE);
+        String run = t.openRun("r", "r", null, Map.of());
+        String doomed = t.openRun("d", "d", null, Map.of());
+        assertThat(server.violations()).isEmpty();
+        server.deleteRun(doomed);
+        String json = "application/json";
+        String batch = "{\"run_id\": \"" + run + "\", ";
+        StringBuilder many = new StringBuilder(batch + "\"metrics\": [");
+        for (int i = 0; i < 1001; i++) {
+            many.append(i == 0 ? "" : ",").append("{\"key\": \"m\", \"value\": 1, \"timestamp\": 1, \"step\": ")
+                    .append(i).append('}');
+        }
+        many.append("]}");
+        Map<String, Integer> cases = new LinkedHashMap<>();
+        cases.put("content type", post(server, "runs/log-batch", batch + "\"tags\": []}", "text/plain"));
+        cases.put("key with ..", post(server, "runs/log-batch", batch + "\"params\": [{\"key\": \"a/../b\", "
+                + "\"value\": \"v\"}]}", json));
+        cases.put("key with a leading /", post(server, "runs/log-batch", batch + "\"params\": [{\"key\": \"/a\", "
+                + "\"value\": \"v\"}]}", json));
+        cases.put("key with a bad character", post(server, "runs/log-batch", batch + "\"tags\": [{\"key\": "
+                + "\"a#b\", \"value\": \"v\"}]}", json));
+        cases.put("key of 251 characters", post(server, "runs/log-batch", batch + "\"metrics\": [{\"key\": \""
+                + "k".repeat(251) + "\", \"value\": 1, \"timestamp\": 1}]}", json));
+        cases.put("tag value of 8001", post(server, "runs/log-batch", batch + "\"tags\": [{\"key\": \"t\", "
+                + "\"value\": \"" + "v".repeat(8001) + "\"}]}", json));
+        cases.put("param value of 6001", post(server, "runs/log-batch", batch + "\"params\": [{\"key\": \"p\", "
+                + "\"value\": \"" + "v".repeat(6001) + "\"}]}", json));
+        cases.put("metric value not a number", post(server, "runs/log-batch", batch + "\"metrics\": [{\"key\": "
+                + "\"m\", \"value\": \"high\", \"timestamp\": 1}]}", json));
+        cases.put("fractional timestamp", post(server, "runs/log-batch", batch + "\"metrics\": [{\"key\": \"m\", "
+                + "\"value\": 1, \"timestamp\": 1.5}]}", json));
+        cases.put("step not an integer", post(server, "runs/log-batch", batch + "\"metrics\": [{\"key\": \"m\", "
+                + "\"value\": 1, \"timestamp\": 1, \"step\": \"two\"}]}", json));
+        cases.put("body over 1 MB", post(server, "runs/log-batch", batch + "\"tags\": [], \"pad\": \""
+                + "x".repeat(1_000_001) + "\"}", json));
+        cases.put("1,001 metrics", post(server, "runs/log-batch", many.toString(), json));
+        cases.put("duplicate param keys", post(server, "runs/log-batch", batch + "\"params\": [{\"key\": \"p\", "
+                + "\"value\": \"1\"}, {\"key\": \"p\", \"value\": \"1\"}]}", json));
+        cases.put("logging to a deleted run", post(server, "runs/log-batch", "{\"run_id\": \"" + doomed + "\", "
+                + "\"tags\": [{\"key\": \"t\", \"value\": \"v\"}]}", json));
+        cases.put("a filter it does not understand", post(server, "runs/search", "{\"experiment_ids\": [\""
+                + t.experimentId() + "\"], \"filter\": \"attributes.status = 'RUNNING'\"}", json));
+        t.registerModel("judge", "runs:/" + run + "/judge", run, "champion");
+        cases.put("alias latest", post(server, "registered-models/alias", "{\"name\": \"judge\", \"alias\": "
+                + "\"latest\", \"version\": \"1\"}", json));
+        cases.put("alias v2", post(server, "registered-models/alias", "{\"name\": \"judge\", \"alias\": \"v2\", "
+                + "\"version\": \"1\"}", json));
+        cases.put("artifact path with ..", put(server, "1/" + run + "/artifacts/../../x"));
+        cases.put("artifact path under no run", put(server, "9/nothing/artifacts/x"));
+        server.deleteExperiment("rules");
+        cases.put("run in a deleted experiment", post(server, "runs/create", "{\"experiment_id\": \""
+                + t.experimentId() + "\"}", json));
+        assertThat(cases).allSatisfy((what, status) -> assertThat(status).as(what).isEqualTo(400));
+        assertThat(server.violations()).hasSize(cases.size());
+    }
+
+    /** What the stand-in enforces, the tracker satisfies: long tags are cut, a deleted experiment is restored. */
+    @Test
+    void theTrackerCutsLongTagsAndRestoresADeletedExperiment() throws Exception {
+        MlflowTracker first = new MlflowTracker(server.uri(), "judges", NONE);
+        String old = first.openRun("p", "p", null, Map.of("note", "n".repeat(9000)));
+        assertThat(server.runs().get(old).tags.get("note")).hasSize(8000);
+        server.deleteExperiment("judges");
+        server.deleteRun(old);
+        MlflowTracker again = new MlflowTracker(server.uri(), "judges", NONE);
+        assertThat(again.experimentId()).isEqualTo(first.experimentId());
+        String fresh = again.openRun("p", "p", null, Map.of());
+        assertThat(fresh).as("a deleted run is not reused").isNotEqualTo(old);
+        again.setTags(fresh, Map.of("k", "v"));
+        assertThat(server.violations()).isEmpty();
+    }
 }

@@ -185,8 +185,11 @@ public final class SpecParser {
         }
         String model = t.hasNonNull("registered_model") ? t.get("registered_model").asText() : null;
         String alias = t.hasNonNull("alias") ? t.get("alias").asText() : "champion";
-        if (!alias.matches("[A-Za-z][A-Za-z0-9_-]{0,255}")) {
+        if (!alias.matches("[A-Za-z][A-Za-z0-9_-]{0,254}")) {
             error("tracking.alias", "'" + alias + "' must start with a letter and hold letters, digits, _ or -");
+        } else if (alias.equalsIgnoreCase("latest") || alias.matches("[vV]\\d+")) {
+            // MLflow reserves them (validation.py, _validate_model_alias_name): "latest" and version aliases
+            error("tracking.alias", "'" + alias + "' is reserved by MLflow's model registry (latest, v1, v2...)");
         }
         return new PipelineSpec.Tracking(uri, experiment, model, alias);
     }
