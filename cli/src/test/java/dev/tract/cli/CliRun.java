@@ -14,6 +14,9 @@ record CliRun(int exitCode, String out, String err) {
     }
 
     JsonNode json() {
+        if (out.isBlank()) {
+            throw new AssertionError("no standard output (exit code " + exitCode() + "): " + err());
+        }
         try {
             return Json.MAPPER.readTree(out);
         } catch (Exception e) {

@@ -137,14 +137,33 @@ class DeploymentManifestsTest {
         assertThat(entrypoint).contains("exec java");
     }
 
-    static boolean run(String... command) {
+    /** A command's exit code and output; -1 when it cannot start or runs past the limit (then it is killed). */
+    record Result(int code, String output) {}
+
+    static Result exec(java.util.Map<String, String> env, List<String> command, int seconds) {
         try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException | InterruptedException e) {
-            return false;
+            Path out = Files.createTempFile("tract-cmd", ".log");
+            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile());
+            pb.environment().putAll(env);
+            Process p = pb.start();
+            // output goes to a file, so the time limit holds even while the command keeps writing
+            boolean done = p.waitFor(seconds, TimeUnit.SECONDS);
+            if (!done) {
+                p.destroyForcibly();
+            }
+            String text = Files.readString(out, StandardCharsets.UTF_8);
+            Files.deleteIfExists(out);
+            return new Result(done ? p.exitValue() : -1, text);
+        } catch (IOException e) {
+            return new Result(-1, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Result(-1, e.toString());
         }
+    }
+
+    static boolean run(String... command) {
+        return exec(java.util.Map.of(), List.of(command), 120).code() == 0;
     }
 
     @Test
@@ -154,10 +173,18 @@ class DeploymentManifestsTest {
         assumeTrue(compose != null, "neither docker compose nor docker-compose is installed here: skipped");
         List<String> cmd = new ArrayList<>(compose);
         cmd.addAll(List.of("-f", INFRA.resolve("compose.yaml").toString(), "--profile", "gpu", "config", "--quiet"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
+        // a project folder without infra/.env: the secrets come from this environment or not at all
+        java.util.Map<String, String> secrets = java.util.Map.of("POSTGRES_PASSWORD", "p-0123456789abcdef",
+                "MINIO_ROOT_USER", "tract", "MINIO_ROOT_PASSWORD", "m-0123456789abcdef",
+                "TRACT_API_TOKENS", "ops:admin:0123456789abcdef0123");
+        Result ok = exec(secrets, cmd, 120);
+        assertThat(ok.code()).as(ok.output()).isZero();
+        java.util.Map<String, String> none = new java.util.HashMap<>();
+        secrets.keySet().forEach(k -> none.put(k, ""));
+        Result refused = exec(none, cmd, 120);
+        assertThat(refused.code()).as("compose must refuse to start without its secrets: " + refused.output())
+                .isNotZero();
+        assertThat(refused.output()).containsAnyOf("POSTGRES_PASSWORD", "MINIO_ROOT", "TRACT_API_TOKENS");
     }
 
     @Test

@@ -52,7 +52,17 @@ class ModelCommandsTest {
     void sampledGenerationIsReproducibleForASeed() {
         String[] args = {"generate", "--model", model.toString(), "--prompt", "The", "--max-new-tokens", "20",
             "--seed", "9", "--top-p", "0.9", "--json"};
-        assertThat(CliRun.of(args).json().get("text")).isEqualTo(CliRun.of(args).json().get("text"));
+        CliRun first = CliRun.of(args);
+        CliRun second = CliRun.of(args);
+        assertThat(first.exitCode()).as(first.err()).isZero();
+        assertThat(second.exitCode()).as(second.err()).isZero();
+        String text = first.json().get("text").asText();
+        assertThat(text).isNotEmpty();
+        assertThat(second.json().get("text").asText()).isEqualTo(text);
+        args[8] = "10";
+        CliRun otherSeed = CliRun.of(args);
+        assertThat(otherSeed.exitCode()).as(otherSeed.err()).isZero();
+        assertThat(otherSeed.json().get("text").asText()).as("another seed, another sample").isNotEqualTo(text);
     }
 
     @Test

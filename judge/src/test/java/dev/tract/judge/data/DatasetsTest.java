@@ -164,10 +164,9 @@ class DatasetsTest {
         ObjectNode odd = JSON.createObjectNode().put("question", "x");
         Datasets.Loaded l = Datasets.read(write("odd.jsonl", odd));
         assertThat(l.problems().get(0).message()).contains("not a recognised judge record").contains("question");
-        ObjectNode array = JSON.createObjectNode();
         Path broken = tmp.resolve("broken.json");
         Files.writeString(broken, "[{\"a\": 1},\n {\"b\": ]");
         assertThat(Datasets.read(broken).problems().get(0).location()).isEqualTo(broken + ":2");
-        assertThat(array).isEmpty();
+        assertThat(Datasets.read(broken).examples()).as("nothing read from a broken file").isEmpty();
     }
 }

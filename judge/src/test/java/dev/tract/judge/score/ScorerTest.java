@@ -55,18 +55,40 @@ class ScorerTest {
         long[] ids = java.util.Arrays.copyOf(p, p.length + prefix.length);
         System.arraycopy(prefix, 0, ids, p.length, prefix.length);
         float[][] logits = SequenceLogits.of(model, ids);
-        double[] probs = scorer.scoreProbabilities(logits[logits.length - 1]);
+        // the reference, written out here: a softmax over the whole vocabulary in double precision, read at the
+        // ids that the tokenizer itself encodes "1".."5" to
+        float[] last = logits[logits.length - 1];
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : last) {
+            max = Math.max(max, l);
+        }
+        double z = 0;
+        for (float l : last) {
+            z += Math.exp(l - max);
+        }
+        double[] probs = new double[5];
         double expected = 0;
+        double mass = 0;
         for (int k = 1; k <= 5; k++) {
+            long[] digit = tokenizer.encode(String.valueOf(k), false);
+            assertThat(digit).as("'" + k + "' is one token").hasSize(1);
+            probs[k - 1] = Math.exp(last[(int) digit[0]] - max) / z;
             expected += k * probs[k - 1];
+            mass += probs[k - 1];
         }
         ScoredExample s = out.get(2);
         assertThat(s.prediction()).isCloseTo(expected, within(1e-4));
         assertThat(s.probabilities()).containsExactly(probs, within(1e-5));
         assertThat(s.gold()).isEqualTo(e.gold());
         assertThat(s.feedbacks()).isEmpty();
-        double renormalised = Scorer.rail(probs, true);
-        assertThat(renormalised).isBetween(1.0, 5.0);
+        // renormalised over the five scores: sum k p(k) / sum p(k)
+        double renormalised = 0;
+        for (int k = 1; k <= 5; k++) {
+            renormalised += k * probs[k - 1] / mass;
+        }
+        assertThat(Scorer.rail(probs, true)).isCloseTo(renormalised, within(1e-12));
+        assertThat(mass).as("a random model puts little mass on the five scores").isLessThan(0.5);
+        assertThat(Scorer.rail(probs, true)).isNotCloseTo(Scorer.rail(probs, false), within(0.1));
     }
 
     @Test
@@ -99,5 +121,42 @@ class ScorerTest {
                 .map(ScoredExample::predictions).toList());
         assertThat(again).extracting(ScoredExample::feedbacks).isEqualTo(out.stream()
                 .map(ScoredExample::feedbacks).toList());
+    }
+
+    /**
+     * A judge that always says "1" or "2" (the tiny model with the embedding rows of those two digits, tied to the
+     * output layer, turned towards and away from the sum of the hidden state): decoding must parse what it samples.
+     */
+    @Test
+    void decodeParsesTheScoresAJudgeSamples(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json", "config.json", "generation_config.json"}) {
+            java.nio.file.Path from = TestModels.tiny().resolve(f);
+            if (java.nio.file.Files.exists(from)) {
+                java.nio.file.Files.copy(from, dir.resolve(f));
+            }
+        }
+        java.util.Map<String, dev.tract.judge.model.SafeTensors.Tensor> tensors = new java.util.LinkedHashMap<>(
+                dev.tract.judge.model.SafeTensors.read(TestModels.tiny().resolve("model.safetensors")));
+        dev.tract.judge.model.SafeTensors.Tensor embed = tensors.get("model.embed_tokens.weight");
+        float[] w = embed.toFloats("test", "embed");
+        int hidden = (int) embed.shape()[1];
+        for (int k = 1; k <= 2; k++) {
+            int id = (int) tokenizer.encode(String.valueOf(k), false)[0];
+            for (int j = 0; j < hidden; j++) {
+                w[id * hidden + j] = k == 1 ? 5f : -5f;
+            }
+        }
+        tensors.put("model.embed_tokens.weight", dev.tract.judge.model.SafeTensors.Tensor.ofFloats(w,
+                embed.shape()));
+        dev.tract.judge.model.SafeTensors.write(dir.resolve("model.safetensors"), tensors);
+        try (LlamaModel digits = Checkpoints.load(dir, Device.cpu(), DataType.FLOAT32)) {
+            List<ScoredExample> out = new Scorer(digits, tokenizer, encoder).score(EXAMPLES,
+                    config(ScoreMode.DECODE, 1, 8));
+            assertThat(out).allSatisfy(s -> {
+                assertThat(s.dropped()).as("a sampled digit is parsed, not dropped").isFalse();
+                assertThat(s.prediction()).isIn(1.0, 2.0);
+            });
+        }
     }
 }

@@ -65,10 +65,20 @@ class TokenizerTest {
     }
 
     @Test
-    void trainingIsDeterministic() {
-        ByteLevelBpe a = ByteLevelBpe.train("the cat sat on the mat. the cat ate.", 280);
-        ByteLevelBpe b = ByteLevelBpe.train("the cat sat on the mat. the cat ate.", 280);
-        assertThat(a.vocabSize()).isEqualTo(b.vocabSize()).isGreaterThan(259);
+    void trainingIsDeterministic() throws Exception {
+        String corpus = "the cat sat on the mat. the cat ate.";
+        ByteLevelBpe a = ByteLevelBpe.train(corpus, 280);
+        ByteLevelBpe b = ByteLevelBpe.train(corpus, 280);
+        ByteLevelBpe other = ByteLevelBpe.train(corpus + " a dog ran far, far away from the cats.", 280);
+        assertThat(a.vocabSize()).isGreaterThan(259);
+        a.write(tmp.resolve("a"), 512);
+        b.write(tmp.resolve("b"), 512);
+        other.write(tmp.resolve("other"), 512);
+        // the same vocabulary and merges, in the same order: the files are identical byte for byte
+        String first = java.nio.file.Files.readString(tmp.resolve("a/tokenizer.json"));
+        assertThat(java.nio.file.Files.readString(tmp.resolve("b/tokenizer.json"))).isEqualTo(first);
+        assertThat(java.nio.file.Files.readString(tmp.resolve("other/tokenizer.json"))).as("another corpus")
+                .isNotEqualTo(first);
     }
 
     @Test
