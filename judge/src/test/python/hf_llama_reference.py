@@ -65,7 +65,16 @@ def forward(cfg, w, ids):
     head_dim = cfg.get("head_dim") or hidden // heads
     eps = cfg.get("rms_norm_eps", 1e-6)
     theta = cfg.get("rope_theta", 10000.0)
-    window = cfg.get("sliding_window") if cfg.get("use_sliding_window", True) else None
+    model_type = cfg.get("model_type", "llama")
+
+    def window_of(layer):
+        # transformers: MistralAttention windows every layer; Qwen2 (use_sliding_window defaults to False) the
+        # layers from max_window_layers (default 28) on; LlamaAttention never
+        if model_type == "mistral":
+            return cfg.get("sliding_window")
+        if model_type == "qwen2" and cfg.get("use_sliding_window", False) and layer >= cfg.get("max_window_layers", 28):
+            return cfg.get("sliding_window")
+        return None
     t = len(ids)
 
     inv_freq = 1.0 / (theta ** (np.arange(0, head_dim, 2) / head_dim))
@@ -73,10 +82,13 @@ def forward(cfg, w, ids):
     emb = np.concatenate([freqs, freqs], axis=-1)
     cos, sin = np.cos(emb), np.sin(emb)
 
-    allowed = np.tril(np.ones((t, t), dtype=bool))
-    if window is not None:
-        i, j = np.meshgrid(np.arange(t), np.arange(t), indexing="ij")
-        allowed &= (i - j) < window
+    def allowed_of(layer):
+        allowed = np.tril(np.ones((t, t), dtype=bool))
+        window = window_of(layer)
+        if window is not None:
+            i, j = np.meshgrid(np.arange(t), np.arange(t), indexing="ij")
+            allowed &= (i - j) < window
+        return allowed
 
     def linear(x, name):
         y = x @ w[name + ".weight"].T
@@ -87,6 +99,7 @@ def forward(cfg, w, ids):
     h = w["model.embed_tokens.weight"][ids]
     for layer in range(cfg["num_hidden_layers"]):
         p = "model.layers.%d." % layer
+        allowed = allowed_of(layer)
         x = rms_norm(h, w[p + "input_layernorm.weight"], eps)
         q = linear(x, p + "self_attn.q_proj").reshape(t, heads, head_dim).transpose(1, 0, 2)
         k = linear(x, p + "self_attn.k_proj").reshape(t, kv_heads, head_dim).transpose(1, 0, 2)

@@ -91,6 +91,26 @@ class JudgeCommandsTest {
         CliRun corr = CliRun.of("correlate", pred.toString(), "--json");
         assertThat(corr.exitCode()).isZero();
         assertThat(corr.json().get("pearson").asDouble()).isEqualTo(metrics.get("pearson").asDouble());
+        // and both equal Pearson's r computed here from the prediction file
+        double[] g = new double[lines.size()];
+        double[] y = new double[lines.size()];
+        for (int i = 0; i < lines.size(); i++) {
+            JsonNode l = Json.MAPPER.readTree(lines.get(i));
+            g[i] = l.get("gold").asDouble();
+            y[i] = l.get("prediction").asDouble();
+        }
+        double gm = java.util.Arrays.stream(g).average().orElseThrow();
+        double ym = java.util.Arrays.stream(y).average().orElseThrow();
+        double sgy = 0;
+        double sgg = 0;
+        double syy = 0;
+        for (int i = 0; i < g.length; i++) {
+            sgy += (g[i] - gm) * (y[i] - ym);
+            sgg += (g[i] - gm) * (g[i] - gm);
+            syy += (y[i] - ym) * (y[i] - ym);
+        }
+        assertThat(metrics.get("pearson").asDouble()).isCloseTo(sgy / Math.sqrt(sgg * syy),
+                org.assertj.core.api.Assertions.within(1e-9));
         assertThat(corr.json().get("n").asInt()).isEqualTo(10);
         assertThat(corr.json().get("ci").get("kendall").size()).isEqualTo(2);
     }

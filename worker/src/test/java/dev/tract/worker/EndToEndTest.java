@@ -44,7 +44,9 @@ class EndToEndTest {
             watcher.join();
             assertThat(r.state()).isEqualTo("COMPLETED");
             assertThat(r.evals()).hasSize(1);
-            assertThat(r.wallSeconds()).isGreaterThanOrEqualTo(r.computeSeconds() * 0.5);
+            // one worker, one activity at a time: the stages' compute fits inside the wall time (2% for the clocks)
+            assertThat(r.computeSeconds()).isPositive();
+            assertThat(r.wallSeconds()).isGreaterThanOrEqualTo(r.computeSeconds() * 0.98);
             assertThat(stagesSeen).as("progress answered while the pipeline ran").isNotEmpty();
             assertThat(Pipelines.progress(temporal.client(), "e2e").stagesDone()).extracting(Values.StageSummary::name)
                     .contains("stage1", "cots", "stage2", "eval");

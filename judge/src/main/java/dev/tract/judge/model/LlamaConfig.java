@@ -155,8 +155,7 @@ public record LlamaConfig(
         } else if (eosNode != null && eosNode.isNumber()) {
             eos.add(eosNode.asInt());
         }
-        Integer window = root.hasNonNull("sliding_window") && f.bool("use_sliding_window", true)
-                ? f.positiveInt("sliding_window") : null;
+        Integer window = slidingWindow(root, f, modelType, source);
         ObjectNode extra = root.deepCopy();
         for (String k : KNOWN) {
             if (window != null || !k.equals("sliding_window")) {
@@ -173,6 +172,41 @@ public record LlamaConfig(
                 root.hasNonNull("bos_token_id") ? f.intOr("bos_token_id", 0) : null, eos,
                 root.hasNonNull("pad_token_id") ? f.intOr("pad_token_id", 0) : null,
                 f.positiveDouble("initializer_range", 0.02), extra);
+    }
+
+    /**
+     * The attention window as Hugging Face applies it: Mistral windows every layer when {@code sliding_window} is
+     * set; Qwen2 only when {@code use_sliding_window} is true (its default is false), and then the layers from
+     * {@code max_window_layers} (default 28) on; Llama never. A window on some layers but not others is refused.
+     */
+    private static Integer slidingWindow(JsonNode root, Fields f, String modelType, String source) {
+        if (!root.hasNonNull("sliding_window")) {
+            return null;
+        }
+        switch (modelType) {
+            case "mistral" -> {
+                return f.positiveInt("sliding_window");
+            }
+            case "qwen2" -> {
+                if (!f.bool("use_sliding_window", false)) {
+                    return null;
+                }
+                int from = f.intOr("max_window_layers", 28);
+                int layers = f.positiveInt("num_hidden_layers");
+                if (from >= layers) {
+                    return null;
+                }
+                if (from > 0) {
+                    throw new JudgeInputException(source, "max_window_layers", "a sliding window on layers " + from
+                            + ".." + (layers - 1) + " only (max_window_layers=" + from + " of " + layers
+                            + " layers) is not supported");
+                }
+                return f.positiveInt("sliding_window");
+            }
+            default -> {
+                return null;
+            }
+        }
     }
 
     private static final List<String> KNOWN = List.of("model_type", "architectures", "vocab_size", "hidden_size",

@@ -198,6 +198,11 @@ class LlamaModelTest {
         qwen.put("model_type", "qwen2");
         qwen.putArray("architectures").add("Qwen2ForCausalLM");
         qwen.put("rope_theta", 1000000.0);
+        // Hugging Face's Qwen2 ignores sliding_window unless use_sliding_window is true (its default is false)
+        qwen.put("sliding_window", 3);
+        ObjectNode qwenWindowed = qwen.deepCopy();
+        qwenWindowed.put("use_sliding_window", true);
+        qwenWindowed.put("max_window_layers", 0);
         ObjectNode mistral = gqaUntied.toJson();
         mistral.put("model_type", "mistral");
         mistral.putArray("architectures").add("MistralForCausalLM");
@@ -207,8 +212,8 @@ class LlamaModelTest {
         mha.put("num_key_value_heads", 6);
         mha.put("tie_word_embeddings", true);
         mha.put("rms_norm_eps", 1e-6);
-        return List.of(gqaUntied, LlamaConfig.fromJson(qwen, "qwen2"), LlamaConfig.fromJson(mistral, "mistral"),
-                LlamaConfig.fromJson(mha, "mha"));
+        return List.of(gqaUntied, LlamaConfig.fromJson(qwen, "qwen2"), LlamaConfig.fromJson(qwenWindowed,
+                "qwen2-windowed"), LlamaConfig.fromJson(mistral, "mistral"), LlamaConfig.fromJson(mha, "mha"));
     }
 
     @Test

@@ -91,6 +91,53 @@ class LoraTest {
         }
     }
 
+    /**
+     * Merging adds (alpha / r) * B * A to the base weight: checked element by element against that product computed
+     * here in plain loops, with alpha / r = 16 / 4 = 4.
+     */
+    @Test
+    void mergeAddsAlphaOverRankTimesBA() {
+        try (LlamaModel m = load()) {
+            String name = "model.layers.0.self_attn.q_proj";
+            SafeTensors.Tensor weight = m.hfTensors().get(name + ".weight");
+            float[] base = weight.toFloats("base", name);
+            int out = (int) weight.shape()[0];
+            int in = (int) weight.shape()[1];
+            Lora lora = Lora.init(m, LoraConfig.allLinear(4, 16, 0.0), 2);
+            randomizeB(lora, 5);
+            float[] a = null;
+            float[] b = null;
+            for (Map.Entry<String, NDArray> e : lora.parameters().entrySet()) {
+                if (e.getKey().contains("layers.0.self_attn.q_proj")) {
+                    if (e.getKey().contains("lora_A")) {
+                        a = e.getValue().toFloatArray();
+                    } else {
+                        b = e.getValue().toFloatArray();
+                    }
+                }
+            }
+            assertThat(a).as(lora.parameters().keySet().toString()).hasSize(4 * in);
+            assertThat(b).hasSize(out * 4);
+            m.attachLora(lora);
+            m.mergeLora();
+            float[] merged = m.hfTensors().get(name + ".weight").toFloats("merged", name);
+            double largest = 0;
+            for (int o = 0; o < out; o++) {
+                for (int i = 0; i < in; i++) {
+                    double delta = 0;
+                    for (int r = 0; r < 4; r++) {
+                        delta += (double) b[o * 4 + r] * a[r * in + i];
+                    }
+                    double want = base[o * in + i] + 16.0 / 4 * delta;
+                    assertThat((double) merged[o * in + i]).isCloseTo(want, org.assertj.core.api.Assertions
+                            .within(1e-5));
+                    largest = Math.max(largest, Math.abs(4 * delta));
+                }
+            }
+            assertThat(largest).as("the adapter changed the weight").isGreaterThan(1e-3);
+        }
+    }
+
     @Test
     void peftLayoutRoundTrips() throws Exception {
         float[][] adapted;

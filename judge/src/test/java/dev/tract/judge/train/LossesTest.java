@@ -40,6 +40,19 @@ class LossesTest {
         encoded = List.of(enc.encode(ex.get(0), ex.get(0).feedback(), ex.get(0).goldScore()),
                 enc.encode(ex.get(1), "", ex.get(1).goldScore()), enc.encode(ex.get(2), ex.get(2).feedback(), 3));
         assertThat(encoded.get(0).length()).isNotEqualTo(encoded.get(1).length());
+        // the positions the reference below relies on, checked through the tokenizer alone: the target is the
+        // feedback, the score suffix and the score, then end-of-sequence; the score token is the gold digit
+        int[] gold = {ex.get(0).goldScore(), ex.get(1).goldScore(), 3};
+        for (int i = 0; i < encoded.size(); i++) {
+            EncodedExample e = encoded.get(i);
+            long[] target = java.util.Arrays.copyOfRange(e.ids(), e.promptLength(), e.length());
+            assertThat(tokenizer.decode(target, true).strip()).endsWith("So the overall score is " + gold[i]);
+            assertThat(tokenizer.decode(new long[] {e.ids()[e.scoreIndex()]}, true)).isEqualTo(String.valueOf(gold[i]));
+            assertThat(e.scoreIndex()).isEqualTo(e.length() - 2);
+            assertThat(tokenizer.decode(java.util.Arrays.copyOfRange(e.ids(), 0, e.promptLength()), true))
+                    .as("the prompt holds the instruction and no part of the target")
+                    .contains(ex.get(i).instruction()).doesNotContain("So the overall score is");
+        }
     }
 
     @AfterAll
