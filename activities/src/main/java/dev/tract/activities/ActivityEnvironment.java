@@ -47,6 +47,9 @@ public record ActivityEnvironment(WorkflowClient client, Path workDir, String de
         /** Called once the first file of a checkpoint is stored and before LATEST points at it. */
         default void duringCheckpointUpload(String stage, int attempt, int step) {}
 
+        /** Called when a CoT-generation ("cots") or evaluation ("eval") shard starts its work. */
+        default void duringShard(String kind, int shard, int attempt) {}
+
         Faults NONE = (stage, attempt, step) -> { };
     }
 

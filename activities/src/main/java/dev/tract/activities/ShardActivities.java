@@ -191,6 +191,7 @@ final class ShardActivities {
             long start = System.nanoTime();
             Path local = env.workDir().resolve(kind).resolve(key + ".jsonl");
             Files.createDirectories(local.getParent());
+            env.faults().duringShard(kind, shard, ctx.getInfo().getAttempt());
             ShardResult result = body.run(store, new ShardOutput(local, beats, env.shuttingDown()));
             double seconds = (System.nanoTime() - start) / 1e9;
             store.putFile(file, local);

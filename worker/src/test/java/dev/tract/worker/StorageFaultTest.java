@@ -17,15 +17,22 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The S3 endpoint goes away for 30 s in the middle of a checkpoint upload; training carries on. */
+/**
+ * The S3 endpoint goes away in the middle of a checkpoint upload and stays away until training has finished every
+ * step; training carries on, the uploads wait, and the judge equals an uninterrupted run's.
+ */
 class StorageFaultTest {
     @TempDir
     Path tmp;
     S3ProxyFixture s3;
     TestWorkflowEnvironment env;
 
+    static final List<String> PROPERTIES = List.of("tract.s3.endpoint", "aws.accessKeyId", "aws.secretAccessKey");
+    final java.util.Map<String, String> saved = new java.util.HashMap<>();
+
     @BeforeEach
     void start() throws Exception {
+        PROPERTIES.forEach(k -> saved.put(k, System.getProperty(k)));
         s3 = new S3ProxyFixture(tmp.resolve("blobs"), "runs");
         System.setProperty("tract.s3.endpoint", s3.endpoint().toString());
         System.setProperty("aws.accessKeyId", S3ProxyFixture.identity());
@@ -38,7 +45,14 @@ class StorageFaultTest {
             env.close();
         }
         s3.close();
-        System.clearProperty("tract.s3.endpoint");
+        // later tests in this JVM see the properties as they were
+        for (String k : PROPERTIES) {
+            if (saved.get(k) == null) {
+                System.clearProperty(k);
+            } else {
+                System.setProperty(k, saved.get(k));
+            }
+        }
     }
 
     private Values.PipelineResult run(String root, String id, PipelineSpec spec) {
@@ -51,10 +65,9 @@ class StorageFaultTest {
     }
 
     @Test
-    void aThirtySecondS3OutageDuringACheckpointUploadIsRiddenOut() throws Exception {
+    void anS3OutageDuringACheckpointUploadIsRiddenOut() throws Exception {
         AtomicBoolean outage = new AtomicBoolean();
         AtomicBoolean away = new AtomicBoolean();
-        long[] outageAt = {0};
         List<Integer> stepsWhileAway = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         ActivityEnvironment.Faults faults = new ActivityEnvironment.Faults() {
             @Override
@@ -62,7 +75,7 @@ class StorageFaultTest {
                 if (away.get()) {
                     stepsWhileAway.add(step);
                 }
-                // the store goes away just before the checkpoint of step 4 is uploaded, for 30 s
+                // the store goes away just before the checkpoint of step 4 is uploaded...
                 if (stage.equals("stage1") && step == 4 && outage.compareAndSet(false, true)) {
                     try {
                         s3.goAway();
@@ -70,10 +83,12 @@ class StorageFaultTest {
                         throw new IllegalStateException(e);
                     }
                     away.set(true);
-                    outageAt[0] = System.nanoTime();
+                }
+                // ...and comes back once the last step is done, while the final save waits for it
+                if (stage.equals("stage1") && step == 8 && away.get()) {
                     Thread back = new Thread(() -> {
                         try {
-                            Thread.sleep(30_000);
+                            Thread.sleep(3_000); // a failed upload attempt or two first
                             away.set(false);
                             s3.comeBack();
                         } catch (Exception e) {
@@ -104,9 +119,7 @@ class StorageFaultTest {
                 """, tmp), tmp, base.artifactRoot());
         Pipelines.start(env.getWorkflowClient(), spec, "s3-outage");
         Values.PipelineResult r = Pipelines.result(env.getWorkflowClient(), "s3-outage");
-        double outageSeconds = (System.nanoTime() - outageAt[0]) / 1e9;
         assertThat(outage.get()).isTrue();
-        assertThat(outageSeconds).isGreaterThanOrEqualTo(30);
         assertThat(r.state()).isEqualTo("COMPLETED");
         Values.StageSummary stage1 = r.stages().stream().filter(s -> s.name().equals("stage1")).findFirst()
                 .orElseThrow();
