@@ -54,6 +54,8 @@ public final class FakeMlflowServer implements AutoCloseable {
     private final Map<String, Map<String, String>> aliases = new HashMap<>();
     private final Map<String, byte[]> artifacts = new LinkedHashMap<>();
     private final AtomicInteger ids = new AtomicInteger();
+    /** Per accepted log-batch call: {metrics, params, tags}. */
+    private final List<int[]> batches = Collections.synchronizedList(new ArrayList<>());
     private volatile String requiredAuth;
     private volatile boolean down;
     private volatile String artifactRoot = "mlflow-artifacts:";
@@ -109,6 +111,11 @@ public final class FakeMlflowServer implements AutoCloseable {
 
     public synchronized Map<String, byte[]> artifacts() {
         return Map.copyOf(artifacts);
+    }
+
+    /** Every log-batch call, as {metrics, params, tags} counts. */
+    public List<int[]> batches() {
+        return List.copyOf(batches);
     }
 
     public synchronized Map<String, String> aliases(String model) {
@@ -306,6 +313,7 @@ public final class FakeMlflowServer implements AutoCloseable {
                 int metrics = b.path("metrics").size();
                 int params = b.path("params").size();
                 int tags = b.path("tags").size();
+                batches.add(new int[] {metrics, params, tags});
                 if (metrics > 1000 || params > 100 || tags > 100 || metrics + params + tags > 1000) {
                     violation("runs/log-batch over MLflow's limits: " + metrics + " metrics, " + params + " params, "
                             + tags + " tags");

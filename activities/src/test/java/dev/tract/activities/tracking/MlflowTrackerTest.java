@@ -71,8 +71,13 @@ class MlflowTrackerTest {
         assertThat(server.artifacts().keySet()).anyMatch(k -> k.endsWith(parent + "/artifacts/report/report.html"));
         assertThat(new String(server.artifacts().values().iterator().next(), StandardCharsets.UTF_8))
                 .isEqualTo("<html>ok</html>");
-        long batches = server.requests().stream().filter(r -> r.endsWith("runs/log-batch")).count();
-        assertThat(batches).as("3 param batches + 13 metric flushes").isLessThanOrEqualTo(3 + 13);
+        // 250 params in batches of at most 100; 2,500 metrics buffered into far fewer calls, none over 1,000
+        assertThat(server.batches().stream().filter(x -> x[1] > 0).map(x -> x[1]).toList())
+                .containsExactly(100, 100, 50);
+        List<Integer> metricBatches = server.batches().stream().filter(x -> x[0] > 0).map(x -> x[0]).toList();
+        assertThat(metricBatches.stream().mapToInt(Integer::intValue).sum()).isEqualTo(2500);
+        assertThat(metricBatches).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(1000))
+                .hasSizeLessThanOrEqualTo(2500 / 200 + 1);
         assertThat(safe.failures()).isZero();
     }
 

@@ -109,8 +109,7 @@ class LlamaModelTest {
             for (int i = 0; i < v.length; i++) {
                 short bits = dtype.equals("BF16") ? (short) (Float.floatToIntBits(v[i]) >>> 16) : toHalf(v[i]);
                 b.putShort(bits);
-                r[i] = dtype.equals("BF16") ? Float.intBitsToFloat((bits & 0xffff) << 16)
-                        : SafeTensors.halfToFloat(bits);
+                r[i] = dtype.equals("BF16") ? Float.intBitsToFloat((bits & 0xffff) << 16) : halfValue(bits);
             }
             b.flip();
             halfT.put(e.getKey(), new SafeTensors.Tensor(dtype, e.getValue().shape(), b));
@@ -190,6 +189,22 @@ class LlamaModelTest {
                 .hasMessageContaining("hidden_size");
         assertThatThrownBy(() -> Checkpoints.load(tmp.resolve("nope"), Device.cpu(), DataType.FLOAT32))
                 .isInstanceOf(JudgeInputException.class).hasMessageContaining("nope");
+    }
+
+    /** IEEE 754 binary16 by its definition: (-1)^s * 2^(e-15) * (1 + m/1024), subnormals 2^-14 * m/1024. */
+    static float halfValue(short h) {
+        int sign = (h >> 15) & 1;
+        int exponent = (h >> 10) & 0x1f;
+        int mantissa = h & 0x3ff;
+        double v;
+        if (exponent == 0x1f) {
+            v = mantissa == 0 ? Double.POSITIVE_INFINITY : Double.NaN;
+        } else if (exponent == 0) {
+            v = Math.scalb(mantissa / 1024.0, -14);
+        } else {
+            v = Math.scalb(1 + mantissa / 1024.0, exponent - 15);
+        }
+        return (float) (sign == 1 ? -v : v);
     }
 
     static List<LlamaConfig> architectures() {
