@@ -47,6 +47,16 @@ final class ShardActivities {
 
     /** Digests of local data files this worker checked, by path, size and modification time. */
     private final java.util.Map<String, String> dataDigests = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Models loaded once per worker for the shards that follow (see ModelPool). */
+    private final ModelPool pool = ModelPool.fromEnv();
+    /** The last few datasets parsed, by file and version: shards of one stage read their file once per worker. */
+    private final java.util.Map<String, List<JudgeExample>> parsed = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(4, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<String, List<JudgeExample>> eldest) {
+                    return size() > 2;
+                }
+            });
 
     /**
      * Examples [from, to) of a dataset, checked against its content digest (once per local file and version: a worker
@@ -56,14 +66,19 @@ final class ShardActivities {
     private List<JudgeExample> verifiedData(String uri, String digest, int from, int to, ArtifactStore store)
             throws IOException {
         Path file = materializer.file(uri, store);
-        List<JudgeExample> all = Datasets.load(file);
+        String stamp = file.toAbsolutePath() + "|" + Files.size(file) + "|" + Files.getLastModifiedTime(file)
+                .toMillis();
+        List<JudgeExample> all = parsed.get(stamp);
+        if (all == null) {
+            all = List.copyOf(Datasets.load(file));
+            parsed.put(stamp, all);
+        }
         List<JudgeExample> part = all.subList(from, Math.min(all.size(), to));
         if (digest == null) {
             return part;
         }
-        String stamp = file.toAbsolutePath() + "|" + Files.size(file) + "|" + Files.getLastModifiedTime(file)
-                .toMillis();
-        String actual = dataDigests.computeIfAbsent(stamp, k -> CanonicalJson.digest(all));
+        List<JudgeExample> whole = all;
+        String actual = dataDigests.computeIfAbsent(stamp, k -> CanonicalJson.digest(whole));
         if (!actual.equals(digest)) {
             throw new CorruptArtifactException(uri + ": the data's digest " + actual + " does not match the "
                     + "recorded " + digest);
@@ -75,6 +90,11 @@ final class ShardActivities {
     private static GenerationConfig sampling(PipelineSpec.Generation g, long seed) {
         return new GenerationConfig(g.maxNewTokens(), true, g.temperature(), 0, g.topP(), g.repetitionPenalty(),
                 List.of(Targets.RESULT), seed, true);
+    }
+
+    /** Models loaded by this worker's shards so far (a reused model loads none). */
+    int modelLoads() {
+        return pool.loads();
     }
 
     ShardActivities(ActivityEnvironment env, Materializer materializer, VerifiedModels models) {
@@ -94,8 +114,8 @@ final class ShardActivities {
             int correct = 0;
             int cut = 0;
             Path modelDir = models.verified(req.modelUri(), req.modelDigest(), store);
-            try (Loaded m = Loaded.of(modelDir, env.device(), req.template(),
-                    req.maxLength())) {
+            try (ModelPool.Lease m = pool.acquire(req.modelDigest(), modelDir, env.device())) {
+                ExampleEncoder encoder = m.encoder(req.template(), req.maxLength());
                 Generator generator = new Generator(m.model(), m.tokenizer());
                 int batch = Math.max(1, env.generationBatch());
                 for (int i = 0; i < part.size(); i += batch) {
@@ -103,7 +123,7 @@ final class ShardActivities {
                     List<long[]> prompts = new ArrayList<>();
                     long[] seeds = new long[chunk.size()];
                     for (int j = 0; j < chunk.size(); j++) {
-                        ExampleEncoder.Prompt p = m.encoder().prompt(chunk.get(j), g.maxNewTokens()
+                        ExampleEncoder.Prompt p = encoder.prompt(chunk.get(j), g.maxNewTokens()
                                 + SpecParser.GENERATION_SUFFIX);
                         prompts.add(p.ids());
                         cut += p.cut() ? 1 : 0;
@@ -136,9 +156,9 @@ final class ShardActivities {
             ScoreConfig cfg = new ScoreConfig(mode, req.nCot(), sampling, false, env.generationBatch(), req.seed());
             List<ScoredExample> scored;
             Path modelDir = models.verified(req.modelUri(), req.modelDigest(), store);
-            try (Loaded m = Loaded.of(modelDir, env.device(), req.template(),
-                    req.maxLength())) {
-                scored = new Scorer(m.model(), m.tokenizer(), m.encoder()).score(part, cfg, req.from(),
+            try (ModelPool.Lease m = pool.acquire(req.modelDigest(), modelDir, env.device())) {
+                scored = new Scorer(m.model(), m.tokenizer(), m.encoder(req.template(), req.maxLength()))
+                        .score(part, cfg, req.from(),
                         done -> out.progress());
             }
             StringBuilder sb = new StringBuilder();
