@@ -118,8 +118,11 @@ final class ShardActivities {
                 ExampleEncoder encoder = m.encoder(req.template(), req.maxLength());
                 Generator generator = new Generator(m.model(), m.tokenizer());
                 int batch = Math.max(1, env.generationBatch());
-                for (int i = 0; i < part.size(); i += batch) {
-                    List<JudgeExample> chunk = part.subList(i, Math.min(part.size(), i + batch));
+                // batch rows generate continuously over chunks of several batches: a finished CoT's row takes
+                // the next prompt at once (the texts are those each prompt gets alone with its seed)
+                int chunkSize = batch * dev.tract.judge.score.Scorer.CHUNK_BATCHES;
+                for (int i = 0; i < part.size(); i += chunkSize) {
+                    List<JudgeExample> chunk = part.subList(i, Math.min(part.size(), i + chunkSize));
                     List<long[]> prompts = new ArrayList<>();
                     long[] seeds = new long[chunk.size()];
                     for (int j = 0; j < chunk.size(); j++) {
@@ -129,7 +132,7 @@ final class ShardActivities {
                         cut += p.cut() ? 1 : 0;
                         seeds[j] = req.seed() * 1_000_003L + req.from() + i + j;
                     }
-                    List<Generation> gens = generator.generateIds(prompts, sampling, seeds);
+                    List<Generation> gens = generator.generateContinuous(prompts, sampling, seeds, batch, null);
                     for (int j = 0; j < chunk.size(); j++) {
                         String cot = Targets.cutFeedback(gens.get(j).text());
                         wellFormed += Targets.wellFormed(gens.get(j)) ? 1 : 0;

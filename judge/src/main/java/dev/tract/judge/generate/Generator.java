@@ -148,6 +148,205 @@ public final class Generator {
         return out;
     }
 
+    /** Row-steps of a continuous batch: computed (rows times decoding steps) and useful (rows still generating). */
+    public static final class BatchStats {
+        private long computed;
+        private long useful;
+
+        public synchronized long computed() {
+            return computed;
+        }
+
+        public synchronized long useful() {
+            return useful;
+        }
+
+        synchronized void add(long computedRows, long usefulRows) {
+            computed += computedRows;
+            useful += usefulRows;
+        }
+
+        /** The share of computed rows that were still generating. */
+        public synchronized double usefulShare() {
+            return computed == 0 ? 1 : (double) useful / computed;
+        }
+    }
+
+    /** How many max_new_tokens of room a continuous batch's cache holds beyond the longest prompt. */
+    static final int ROUNDS = 4;
+
+    /**
+     * Continuous batching: up to {@code rows} sequences decode together, and when one finishes the next waiting
+     * prompt takes its row at once (its prompt prefilled on its own, its keys and values copied into the row's
+     * slots, its own positions), so rows do not compute for sequences that have ended while prompts wait. Each
+     * prompt's text is the one {@link #generateIds(List, GenerationConfig, long[])} gives it alone with its seed.
+     * The cache holds the longest prompt plus {@value #ROUNDS} times max_new_tokens; a prompt joins only while its
+     * whole generation fits, and a new round starts when the batch has drained.
+     *
+     * @param stats row-steps computed and useful, added to (may be null)
+     */
+    public List<Generation> generateContinuous(List<long[]> prompts, GenerationConfig config, long[] seeds, int rows,
+                                               BatchStats stats) {
+        int n = prompts.size();
+        Generation[] out = new Generation[n];
+        if (n == 0) {
+            return List.of();
+        }
+        if (!config.useCache()) {
+            throw new IllegalArgumentException("continuous batching needs the KV cache");
+        }
+        int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+        if (prompts.stream().anyMatch(p -> p.length == 0)) {
+            throw new IllegalArgumentException("every prompt needs at least one token");
+        }
+        int maxNew = config.maxNewTokens();
+        int capacity = longest + ROUNDS * maxNew;
+        java.util.ArrayDeque<Integer> waiting = new java.util.ArrayDeque<>();
+        for (int i = 0; i < n; i++) {
+            waiting.add(i);
+        }
+        long pad = tokenizer.padId();
+        int vocab = model.config().vocabSize();
+        TokenChooser chooser = new TokenChooser(config);
+        StopMatcher stops = new StopMatcher(config.stopStrings(), tokenizer);
+        NDManager manager = model.manager();
+        while (!waiting.isEmpty()) {
+            int batch = Math.min(rows, waiting.size());
+            long[][] tokens = new long[batch][capacity];
+            boolean[][] real = new boolean[batch][capacity];
+            long[][] positions = new long[batch][capacity];
+            int[] owner = new int[batch];
+            boolean[][] seen = new boolean[batch][];
+            SplittableRandom[] rnd = new SplittableRandom[batch];
+            List<List<Long>> generated = new ArrayList<>();
+            int[] nextPos = new int[batch];
+            for (int r = 0; r < batch; r++) {
+                java.util.Arrays.fill(tokens[r], pad);
+                java.util.Arrays.fill(positions[r], 1);
+                int idx = waiting.poll();
+                owner[r] = idx;
+                long[] p = prompts.get(idx);
+                int offset = longest - p.length;
+                for (int j = 0; j < p.length; j++) {
+                    tokens[r][offset + j] = p[j];
+                    real[r][offset + j] = true;
+                    positions[r][offset + j] = j;
+                }
+                seen[r] = seen(p, vocab);
+                nextPos[r] = p.length;
+                rnd[r] = new SplittableRandom(seeds[idx]);
+                generated.add(new ArrayList<>());
+            }
+            try (GradMode ignored = GradMode.disabled();
+                 KvCache cache = new KvCache(manager, model.config(), batch, capacity, model.dtype())) {
+                float[][] logits = step(manager, tokens, positions, real, 0, longest, cache);
+                int t = longest;
+                while (true) {
+                    int sampled = 0;
+                    for (int r = 0; r < batch; r++) {
+                        if (owner[r] < 0) {
+                            continue;
+                        }
+                        int tok = chooser.choose(logits[r], seen[r], rnd[r]);
+                        sampled++;
+                        tokens[r][t] = tok;
+                        real[r][t] = true;
+                        positions[r][t] = nextPos[r]++;
+                        seen[r][tok] = true;
+                        List<Long> g = generated.get(r);
+                        g.add((long) tok);
+                        String reason = eosIds.contains((long) tok) ? "eos" : stops.matches(g) ? "stop"
+                                : g.size() >= maxNew ? "length" : null;
+                        if (reason != null) {
+                            out[owner[r]] = finish(g, reason, stops);
+                            owner[r] = -1;
+                            real[r][t] = false;
+                        }
+                    }
+                    if (stats != null) {
+                        stats.add(batch, sampled);
+                    }
+                    // a free row takes the next waiting prompt, if its whole generation fits in the cache
+                    for (int r = 0; r < batch; r++) {
+                        if (owner[r] >= 0 || waiting.isEmpty()) {
+                            continue;
+                        }
+                        long[] p = prompts.get(waiting.peek());
+                        if (p.length > t + 1 || t + maxNew >= capacity) {
+                            continue;
+                        }
+                        int idx = waiting.poll();
+                        join(cache, r, p, t, tokens, real, positions);
+                        owner[r] = idx;
+                        seen[r] = seen(p, vocab);
+                        nextPos[r] = p.length;
+                        rnd[r] = new SplittableRandom(seeds[idx]);
+                        generated.set(r, new ArrayList<>());
+                    }
+                    boolean active = false;
+                    for (int o : owner) {
+                        active |= o >= 0;
+                    }
+                    if (!active) {
+                        break;
+                    }
+                    logits = step(manager, tokens, positions, real, t, t + 1, cache);
+                    t++;
+                }
+            }
+        }
+        return java.util.Arrays.asList(out);
+    }
+
+    private static boolean[] seen(long[] prompt, int vocab) {
+        boolean[] seen = new boolean[vocab];
+        for (long id : prompt) {
+            if (id >= 0 && id < vocab) {
+                seen[(int) id] = true;
+            }
+        }
+        return seen;
+    }
+
+    /**
+     * Puts a prompt into row {@code r} so that its last token is at slot {@code t}, which the next decoding step
+     * runs: the tokens before it are prefilled on their own and their keys and values copied into the row.
+     */
+    private void join(KvCache cache, int r, long[] p, int t, long[][] tokens, boolean[][] real, long[][] positions) {
+        int start = t + 1 - p.length;
+        java.util.Arrays.fill(real[r], false);
+        for (int j = 0; j < p.length; j++) {
+            tokens[r][start + j] = p[j];
+            real[r][start + j] = true;
+            positions[r][start + j] = j;
+        }
+        int before = p.length - 1;
+        if (before > 0) {
+            NDManager manager = model.manager();
+            try (KvCache alone = new KvCache(manager, model.config(), 1, before, model.dtype());
+                 NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                long[] pos = new long[before];
+                for (int j = 0; j < before; j++) {
+                    pos[j] = j;
+                }
+                NDArray ids = manager.create(java.util.Arrays.copyOf(p, before), new Shape(1, before));
+                NDArray posArray = manager.create(pos, new Shape(1, before));
+                model.forward(ids, posArray, null, alone, false);
+                cache.copyRow(alone, before, r, start);
+            }
+        }
+    }
+
+    private Generation finish(List<Long> generated, String reason, StopMatcher stops) {
+        long[] ids = generated.stream().mapToLong(Long::longValue).toArray();
+        String text = tokenizer.decode(ids, true);
+        if (reason.equals("stop")) {
+            text = stops.cutAfter(text);
+        }
+        return new Generation(text, ids, reason);
+    }
+
     /**
      * Runs slots [from, to) through the model and returns the logits at slot to-1 for every row.
      *

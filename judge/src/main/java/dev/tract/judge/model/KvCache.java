@@ -58,6 +58,24 @@ public final class KvCache implements AutoCloseable {
         return new NDArray[] {keys[layer].get(used), values[layer].get(used)};
     }
 
+    /**
+     * Copies the first {@code count} positions of row 0 of another cache into row {@code row} of this one, at
+     * positions {@code at..at+count-1}: a prompt prefilled on its own joins a batch already decoding.
+     */
+    public void copyRow(KvCache from, int count, int row, int at) {
+        if (count == 0) {
+            return;
+        }
+        NDIndex src = new NDIndex().addSliceDim(0, 1).addAllDim().addSliceDim(0, count);
+        NDIndex dst = new NDIndex().addSliceDim(row, row + 1).addAllDim().addSliceDim(at, at + count);
+        for (int i = 0; i < keys.length; i++) {
+            try (NDArray k = from.keys[i].get(src); NDArray v = from.values[i].get(src)) {
+                keys[i].set(dst, k);
+                values[i].set(dst, v);
+            }
+        }
+    }
+
     /** Marks {@code t} more positions as stored; called once per forward pass, after every layer. */
     void advance(int t) {
         length += t;

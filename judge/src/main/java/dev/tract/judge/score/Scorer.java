@@ -36,6 +36,15 @@ public final class Scorer {
         this.generator = new Generator(model, tokenizer);
     }
 
+    /** Feedbacks flow through generation rows in chunks of this many batches (continuous batching within). */
+    public static final int CHUNK_BATCHES = 8;
+    private final Generator.BatchStats stats = new Generator.BatchStats();
+
+    /** Generation row-steps so far: computed and useful (rows still writing a feedback). */
+    public Generator.BatchStats batchStats() {
+        return stats;
+    }
+
     public List<ScoredExample> score(List<JudgeExample> examples, ScoreConfig config) {
         return score(examples, config, i -> { });
     }
@@ -53,6 +62,10 @@ public final class Scorer {
                                      IntConsumer progress) {
         List<ScoredExample> out = new ArrayList<>(examples.size());
         int perBatch = Math.max(1, config.batchSize() / Math.max(1, config.nCot()));
+        if (config.mode() != ScoreMode.RAIL && config.sampling().useCache()) {
+            // generation keeps batchSize rows busy over a larger chunk: a finished feedback's row takes the next
+            perBatch *= CHUNK_BATCHES;
+        }
         for (int from = 0; from < examples.size(); from += perBatch) {
             int to = Math.min(examples.size(), from + perBatch);
             out.addAll(scoreBatch(examples.subList(from, to), firstIndex + from, config));
@@ -93,7 +106,10 @@ public final class Scorer {
                     seeds[i * n + k] = seedOf(config.seed(), offset + i, k);
                 }
             }
-            List<Generation> gens = generator.generateIds(genPrompts, config.sampling(), seeds);
+            List<Generation> gens = config.sampling().useCache()
+                    ? generator.generateContinuous(genPrompts, config.sampling(), seeds, Math.max(1,
+                            config.batchSize()), stats)
+                    : generator.generateIds(genPrompts, config.sampling(), seeds);
             for (int i = 0; i < batch.size(); i++) {
                 List<String> f = new ArrayList<>();
                 List<Boolean> w = new ArrayList<>();
@@ -108,7 +124,13 @@ public final class Scorer {
                 wellFormed.add(w);
             }
         }
-        float[][] logits = SequenceLogits.lastPosition(model, scoring, tokenizer.padId());
+        float[][] logits = new float[scoring.size()][];
+        int rows = Math.max(1, config.batchSize());
+        for (int from = 0; from < scoring.size(); from += rows) {
+            float[][] part = SequenceLogits.lastPosition(model, scoring.subList(from, Math.min(scoring.size(),
+                    from + rows)), tokenizer.padId());
+            System.arraycopy(part, 0, logits, from, part.length);
+        }
         TokenChooser chooser = new TokenChooser(config.sampling());
         List<ScoredExample> out = new ArrayList<>();
         int per = Math.max(1, n);

@@ -90,4 +90,38 @@ class GeneratorTest {
         assertThat(afterShort).isEqualTo(before);
         assertThat(afterLong).isEqualTo(before);
     }
+
+    /**
+     * Continuous batching gives every prompt exactly the text it gets alone with its seed: sampled, with varied
+     * prompt lengths, stop strings that end some sequences early, and more prompts than rows, so that waiting
+     * prompts join rows as they free up.
+     */
+    @Test
+    void continuousBatchingGivesExactlyTheOutputsOfOneAtATime() {
+        GenerationConfig sampling = GenerationConfig.tractSampling(20, 3).withStopStrings(List.of("e"));
+        java.util.List<long[]> prompts = new java.util.ArrayList<>();
+        String[] texts = {"The response is", "Score 3: The response gets about half of it right", "A",
+            "Feedback:", "List four cities above 2 million people", "ok", "So the overall score is",
+            "The reference answer names four"};
+        for (String t : texts) {
+            prompts.add(tokenizer.encode(t, true));
+        }
+        long[] seeds = new long[prompts.size()];
+        for (int i = 0; i < seeds.length; i++) {
+            seeds[i] = 1000 + 7L * i;
+        }
+        Generator.BatchStats stats = new Generator.BatchStats();
+        List<Generation> continuous = generator.generateContinuous(prompts, sampling, seeds, 3, stats);
+        java.util.Set<String> reasons = new java.util.HashSet<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            Generation alone = generator.generateIds(List.of(prompts.get(i)), sampling, new long[] {seeds[i]})
+                    .get(0);
+            assertThat(continuous.get(i).tokenIds()).as("prompt %d", i).isEqualTo(alone.tokenIds());
+            assertThat(continuous.get(i).text()).isEqualTo(alone.text());
+            assertThat(continuous.get(i).finishReason()).isEqualTo(alone.finishReason());
+            reasons.add(alone.finishReason());
+        }
+        assertThat(reasons).as("some sequences end early, some run to the limit").hasSizeGreaterThan(1);
+        assertThat(stats.usefulShare()).isGreaterThan(0.5);
+    }
 }
