@@ -51,13 +51,14 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure this machine: train (tokens/s, ms per step, peak memory, FLOP/s against the measured "
                 + "matmul peak), generate (new tokens/s, batch 1 and 8, with and without the KV cache, 256 new "
-                + "tokens), score (examples/s for CoT-RAIL and RAIL) or pipeline (wall time through Temporal and "
+                + "tokens), score (examples/s for CoT-RAIL and RAIL), batching (static against continuous batching "
+                + "with output lengths from 16 to 256) or pipeline (wall time through Temporal and "
                 + "the share that is orchestration). Warm-up first, then repetitions; median and spread.")
 final class BenchCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Parameters(paramLabel = "WHAT", description = "train, generate, score or pipeline")
+    @Parameters(paramLabel = "WHAT", description = "train, generate, score, batching or pipeline")
     String what;
 
     @Option(names = "--preset", defaultValue = "small", description = "model preset (default: ${DEFAULT-VALUE})")
@@ -85,9 +86,10 @@ final class BenchCommand implements Callable<Integer> {
             case "train" -> train(dir, results);
             case "generate" -> generate(dir, results);
             case "score" -> score(dir, results);
+            case "batching" -> batching(dir, results);
             case "pipeline" -> pipeline(dir, results);
             default -> throw new dev.tract.judge.JudgeInputException("bench", "what", "'" + what
-                    + "' is not train, generate, score or pipeline");
+                    + "' is not train, generate, score, batching or pipeline");
         }
         if (json) {
             Json.print(spec.commandLine().getOut(), out);
@@ -240,6 +242,65 @@ final class BenchCommand implements Callable<Integer> {
                     return ex.size() / ((System.nanoTime() - t0) / 1e9);
                 });
                 results.set(mode.id().replace('-', '_'), s.toJson());
+            }
+        }
+    }
+
+    /**
+     * Feedback generation as CoT-RAIL does it, with output lengths that vary as a real judge's do (each prompt's
+     * budget drawn uniformly from 16 to 256 new tokens): static batches of 16 rows, each running until its longest
+     * sequence ends, against continuous batching over 16 rows; n_cot 1 and 3. Examples/s and the share of computed
+     * rows that were still generating.
+     */
+    private void batching(Path dir, ObjectNode results) throws Exception {
+        Path m = model(dir);
+        int rows = 16;
+        try (LlamaModel model = Checkpoints.load(m, Device.cpu(), DataType.FLOAT32);
+             JudgeTokenizer tok = JudgeTokenizer.load(m)) {
+            ExampleEncoder enc = new ExampleEncoder(tok, ScoreTokens.detect(tok), PromptTemplate.COMPACT, 512);
+            dev.tract.judge.generate.Generator generator = new dev.tract.judge.generate.Generator(model, tok);
+            GenerationConfig sampling = GenerationConfig.tractSampling(256, 0).withStopStrings(List.of());
+            List<JudgeExample> ex = SyntheticTask.generate(48, 5);
+            java.util.Random lengths = new java.util.Random(11);
+            for (int nCot : new int[] {1, 3}) {
+                List<long[]> prompts = new ArrayList<>();
+                List<Integer> budgetList = new ArrayList<>();
+                List<Long> seedList = new ArrayList<>();
+                for (int i = 0; i < ex.size(); i++) {
+                    long[] p = enc.prompt(ex.get(i), 256 + 32).ids();
+                    for (int k = 0; k < nCot; k++) {
+                        prompts.add(p);
+                        budgetList.add(16 + lengths.nextInt(241));
+                        seedList.add(1000L * i + k);
+                    }
+                }
+                int[] budgets = budgetList.stream().mapToInt(Integer::intValue).toArray();
+                long[] seeds = seedList.stream().mapToLong(Long::longValue).toArray();
+                dev.tract.judge.generate.Generator.BatchStats staticStats =
+                        new dev.tract.judge.generate.Generator.BatchStats();
+                Bench.Stat before = Bench.measure("examples/s", warmup, repeats, () -> {
+                    long t0 = System.nanoTime();
+                    for (int from = 0; from < prompts.size(); from += rows) {
+                        int to = Math.min(prompts.size(), from + rows);
+                        generator.generateIds(prompts.subList(from, to), sampling,
+                                java.util.Arrays.copyOfRange(seeds, from, to),
+                                java.util.Arrays.copyOfRange(budgets, from, to), staticStats);
+                    }
+                    return ex.size() / ((System.nanoTime() - t0) / 1e9);
+                });
+                dev.tract.judge.generate.Generator.BatchStats continuousStats =
+                        new dev.tract.judge.generate.Generator.BatchStats();
+                Bench.Stat after = Bench.measure("examples/s", warmup, repeats, () -> {
+                    long t0 = System.nanoTime();
+                    generator.generateContinuous(prompts, sampling, seeds, rows, continuousStats, budgets);
+                    return ex.size() / ((System.nanoTime() - t0) / 1e9);
+                });
+                ObjectNode o = results.putObject("n_cot_" + nCot);
+                o.set("static", before.toJson());
+                o.set("continuous", after.toJson());
+                o.put("static_useful_rows", staticStats.usefulShare());
+                o.put("continuous_useful_rows", continuousStats.usefulShare());
+                o.put("speedup", after.median() / before.median());
             }
         }
     }

@@ -60,6 +60,16 @@ public final class Generator {
      * a row's text then does not depend on which other prompts share its batch.
      */
     public List<Generation> generateIds(List<long[]> prompts, GenerationConfig config, long[] rowSeeds) {
+        return generateIds(prompts, config, rowSeeds, null, null);
+    }
+
+    /**
+     * The same, with a budget of new tokens per prompt (at most max_new_tokens; null: max_new_tokens for all), and
+     * the row-steps computed and useful added to {@code stats} (may be null): a static batch runs until its
+     * longest sequence ends, every finished row computing on.
+     */
+    public List<Generation> generateIds(List<long[]> prompts, GenerationConfig config, long[] rowSeeds,
+                                        int[] budgets, BatchStats stats) {
         int batch = prompts.size();
         int promptLen = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
         if (promptLen == 0) {
@@ -106,6 +116,7 @@ public final class Generator {
             boolean[][] mask = padded ? real : null;
             float[][] logits = step(manager, tokens, positions, mask, 0, filled, cache);
             for (int n = 0; n < config.maxNewTokens(); n++) {
+                int sampled = 0;
                 for (int r = 0; r < batch; r++) {
                     real[r][filled] = true;
                     positions[r][filled] = nextPos[r]++;
@@ -113,6 +124,7 @@ public final class Generator {
                         continue;
                     }
                     int tok = chooser.choose(logits[r], seen[r], rnd[r]);
+                    sampled++;
                     tokens[r][filled] = tok;
                     seen[r][tok] = true;
                     generated.get(r).add((long) tok);
@@ -120,7 +132,12 @@ public final class Generator {
                         finish[r] = "eos";
                     } else if (stops.matches(generated.get(r))) {
                         finish[r] = "stop";
+                    } else if (budgets != null && generated.get(r).size() >= budgets[r]) {
+                        finish[r] = "length";
                     }
+                }
+                if (stats != null) {
+                    stats.add(batch, sampled);
                 }
                 filled++;
                 boolean done = true;
@@ -187,6 +204,12 @@ public final class Generator {
      */
     public List<Generation> generateContinuous(List<long[]> prompts, GenerationConfig config, long[] seeds, int rows,
                                                BatchStats stats) {
+        return generateContinuous(prompts, config, seeds, rows, stats, null);
+    }
+
+    /** The same, with a budget of new tokens per prompt (at most max_new_tokens; null: max_new_tokens for all). */
+    public List<Generation> generateContinuous(List<long[]> prompts, GenerationConfig config, long[] seeds, int rows,
+                                               BatchStats stats, int[] budgets) {
         int n = prompts.size();
         Generation[] out = new Generation[n];
         if (n == 0) {
@@ -255,8 +278,9 @@ public final class Generator {
                         seen[r][tok] = true;
                         List<Long> g = generated.get(r);
                         g.add((long) tok);
+                        int budget = budgets == null ? maxNew : Math.min(maxNew, budgets[owner[r]]);
                         String reason = eosIds.contains((long) tok) ? "eos" : stops.matches(g) ? "stop"
-                                : g.size() >= maxNew ? "length" : null;
+                                : g.size() >= budget ? "length" : null;
                         if (reason != null) {
                             out[owner[r]] = finish(g, reason, stops);
                             owner[r] = -1;

@@ -122,6 +122,25 @@ class GeneratorTest {
             reasons.add(alone.finishReason());
         }
         assertThat(reasons).as("some sequences end early, some run to the limit").hasSizeGreaterThan(1);
-        assertThat(stats.usefulShare()).isGreaterThan(0.5);
+        assertThat(stats.useful()).isLessThanOrEqualTo(stats.computed());
+
+        // with a budget per prompt, static batches compute on for finished rows; continuous batching does not
+        int[] budgets = {3, 20, 5, 17, 2, 11, 20, 4};
+        GenerationConfig long20 = GenerationConfig.tractSampling(20, 3).withStopStrings(List.of());
+        Generator.BatchStats flowing = new Generator.BatchStats();
+        List<Generation> budgeted = generator.generateContinuous(prompts, long20, seeds, 3, flowing, budgets);
+        Generator.BatchStats fixed = new Generator.BatchStats();
+        for (int from = 0; from < prompts.size(); from += 3) {
+            int to = Math.min(prompts.size(), from + 3);
+            generator.generateIds(prompts.subList(from, to), long20, java.util.Arrays.copyOfRange(seeds, from, to),
+                    java.util.Arrays.copyOfRange(budgets, from, to), fixed);
+        }
+        for (int i = 0; i < prompts.size(); i++) {
+            Generation alone = generator.generateIds(List.of(prompts.get(i)), long20, new long[] {seeds[i]},
+                    new int[] {budgets[i]}, null).get(0);
+            assertThat(budgeted.get(i).tokenIds()).as("prompt %d", i).isEqualTo(alone.tokenIds());
+            assertThat(alone.newTokens()).isLessThanOrEqualTo(budgets[i]);
+        }
+        assertThat(flowing.usefulShare()).as("continuous").isGreaterThan(fixed.usefulShare());
     }
 }
