@@ -260,7 +260,8 @@ public final class Generator {
                 rnd[r] = new SplittableRandom(seeds[idx]);
                 generated.add(new ArrayList<>());
             }
-            try (GradMode ignored = GradMode.disabled();
+            Prefill shared = new Prefill();
+            try (GradMode ignored = GradMode.disabled(); shared;
                  KvCache cache = new KvCache(manager, model.config(), batch, capacity, model.dtype())) {
                 float[][] logits = step(manager, tokens, positions, real, 0, longest, cache);
                 int t = longest;
@@ -300,7 +301,7 @@ public final class Generator {
                             continue;
                         }
                         int idx = waiting.poll();
-                        join(cache, r, p, t, tokens, real, positions);
+                        join(cache, r, p, t, tokens, real, positions, shared);
                         owner[r] = idx;
                         seen[r] = seen(p, vocab);
                         nextPos[r] = p.length;
@@ -336,7 +337,24 @@ public final class Generator {
      * Puts a prompt into row {@code r} so that its last token is at slot {@code t}, which the next decoding step
      * runs: the tokens before it are prefilled on their own and their keys and values copied into the row.
      */
-    private void join(KvCache cache, int r, long[] p, int t, long[][] tokens, boolean[][] real, long[][] positions) {
+    /**
+     * The keys and values of the last prompt prefilled alone: the n_cot samples of one prompt, which follow each
+     * other, compute them once and share them.
+     */
+    private static final class Prefill implements AutoCloseable {
+        long[] prompt;
+        KvCache cache;
+
+        @Override
+        public void close() {
+            if (cache != null) {
+                cache.close();
+            }
+        }
+    }
+
+    private void join(KvCache cache, int r, long[] p, int t, long[][] tokens, boolean[][] real, long[][] positions,
+                      Prefill shared) {
         int start = t + 1 - p.length;
         java.util.Arrays.fill(real[r], false);
         for (int j = 0; j < p.length; j++) {
@@ -345,10 +363,16 @@ public final class Generator {
             positions[r][start + j] = j;
         }
         int before = p.length - 1;
-        if (before > 0) {
+        if (before == 0) {
+            return;
+        }
+        if (shared.cache == null || !java.util.Arrays.equals(shared.prompt, p)) {
+            shared.close();
             NDManager manager = model.manager();
-            try (KvCache alone = new KvCache(manager, model.config(), 1, before, model.dtype());
-                 NDScope scope = new NDScope()) {
+            shared.cache = new KvCache(manager, model.config(), 1, before, model.dtype());
+            shared.prompt = p;
+            prefills++;
+            try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
                 long[] pos = new long[before];
                 for (int j = 0; j < before; j++) {
@@ -356,10 +380,17 @@ public final class Generator {
                 }
                 NDArray ids = manager.create(java.util.Arrays.copyOf(p, before), new Shape(1, before));
                 NDArray posArray = manager.create(pos, new Shape(1, before));
-                model.forward(ids, posArray, null, alone, false);
-                cache.copyRow(alone, before, r, start);
+                model.forward(ids, posArray, null, shared.cache, false);
             }
         }
+        cache.copyRow(shared.cache, before, r, start);
+    }
+
+    private long prefills;
+
+    /** Prompts prefilled on their own to join a continuous batch (a prompt shared by n_cot samples counts once). */
+    public long prefills() {
+        return prefills;
     }
 
     private Generation finish(List<Long> generated, String reason, StopMatcher stops) {

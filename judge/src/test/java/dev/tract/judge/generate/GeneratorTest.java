@@ -143,4 +143,32 @@ class GeneratorTest {
         }
         assertThat(flowing.usefulShare()).as("continuous").isGreaterThan(fixed.usefulShare());
     }
+
+    /** n_cot samples of one prompt share its prefilled keys and values, and each keeps the text it gets alone. */
+    @Test
+    void samplesOfOnePromptSharePrefilledKeysAndValues() {
+        GenerationConfig sampling = GenerationConfig.tractSampling(12, 5).withStopStrings(List.of());
+        java.util.List<long[]> prompts = new java.util.ArrayList<>();
+        String[] texts = {"The response is", "Score 3: The response gets about half of it right", "Feedback:"};
+        for (String t : texts) {
+            long[] ids = tokenizer.encode(t, true);
+            for (int k = 0; k < 3; k++) {
+                prompts.add(ids);
+            }
+        }
+        long[] seeds = new long[prompts.size()];
+        for (int i = 0; i < seeds.length; i++) {
+            seeds[i] = 77 + i;
+        }
+        int[] budgets = {2, 9, 4, 12, 3, 6, 1, 8, 5};
+        Generator fresh = new Generator(model, tokenizer);
+        List<Generation> out = fresh.generateContinuous(prompts, sampling, seeds, 2, null, budgets);
+        for (int i = 0; i < prompts.size(); i++) {
+            Generation alone = generator.generateIds(List.of(prompts.get(i)), sampling, new long[] {seeds[i]},
+                    new int[] {budgets[i]}, null).get(0);
+            assertThat(out.get(i).tokenIds()).as("sample %d", i).isEqualTo(alone.tokenIds());
+        }
+        // 7 samples joined a row after the first 2; they came from 3 prompts, so at most 3 prefills
+        assertThat(fresh.prefills()).isBetween(1L, 3L);
+    }
 }
