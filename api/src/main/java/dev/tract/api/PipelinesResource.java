@@ -143,8 +143,9 @@ public final class PipelinesResource {
     @Path("{id}/cancel")
     public Response cancel(@PathParam("id") String id, @Context SecurityContext who) {
         if (!who.isUserInRole("cancel")) {
-            requireVisible(who, id);
-            if (!who.isUserInRole("submit") || !caller(who).equals(service.submitter(id))) {
+            boolean own = who.isUserInRole("submit") && caller(who).equals(service.submitter(id));
+            if (!own) {
+                requireVisible(who, id); // another's pipeline answers 404 unless the token may read it
                 return forbidden(who, "cancel");
             }
         }

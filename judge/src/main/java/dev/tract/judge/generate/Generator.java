@@ -82,7 +82,7 @@ public final class Generator {
         boolean[][] real = new boolean[batch][capacity];
         long[][] positions = new long[batch][capacity];
         int vocab = model.config().vocabSize();
-        boolean[][] seen = new boolean[batch][vocab];
+        boolean[][] seen = new boolean[batch][];
         SplittableRandom[] rnd = new SplittableRandom[batch];
         List<List<Long>> generated = new ArrayList<>();
         String[] finish = new String[batch];
@@ -98,10 +98,8 @@ public final class Generator {
                 tokens[r][offset + j] = p[j];
                 real[r][offset + j] = true;
                 positions[r][offset + j] = j;
-                if (p[j] >= 0 && p[j] < vocab) {
-                    seen[r][(int) p[j]] = true;
-                }
             }
+            seen[r] = seen(p, vocab);
             nextPos[r] = p.length;
             rnd[r] = new SplittableRandom(rowSeeds[r]);
             generated.add(new ArrayList<>());
@@ -154,13 +152,7 @@ public final class Generator {
         }
         List<Generation> out = new ArrayList<>();
         for (int r = 0; r < batch; r++) {
-            long[] ids = generated.get(r).stream().mapToLong(Long::longValue).toArray();
-            String text = tokenizer.decode(ids, true);
-            String reason = finish[r] == null ? "length" : finish[r];
-            if (reason.equals("stop")) {
-                text = stops.cutAfter(text);
-            }
-            out.add(new Generation(text, ids, reason));
+            out.add(finish(generated.get(r), finish[r] == null ? "length" : finish[r], stops));
         }
         return out;
     }

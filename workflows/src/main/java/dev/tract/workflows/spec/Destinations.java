@@ -142,13 +142,6 @@ public final class Destinations {
                 + (trackingUris.isEmpty() ? "local only" : String.join(", ", trackingUris) + " and local") + ")";
     }
 
-    /** Throws IllegalArgumentException naming {@code what} when {@code problem} is not null. */
-    public static void require(String what, String problem) {
-        if (problem != null) {
-            throw new IllegalArgumentException(what + " " + problem);
-        }
-    }
-
     private static String credentials(String location) {
         if (location == null) {
             return null;

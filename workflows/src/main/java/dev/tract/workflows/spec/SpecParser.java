@@ -173,11 +173,12 @@ public final class SpecParser {
         JsonNode t = n == null || n.isNull() ? YAML.createObjectNode() : n;
         unknownKeys(t, "tracking", Set.of("uri", "experiment", "registered_model", "alias"));
         String uri = t.hasNonNull("uri") ? t.get("uri").asText() : null;
+        String problem = destinations.trackingProblem(uri);
         if (uri != null && !uri.startsWith("http://") && !uri.startsWith("https://") && !uri.equals("local")) {
             error("tracking.uri", "'" + uri + "' must be an http(s) URL of an MLflow tracking server, or local");
-        } else if (destinations.trackingProblem(uri) != null) {
+        } else if (problem != null) {
             // the URI is not echoed: it may hold a password
-            error("tracking.uri", "the URI " + destinations.trackingProblem(uri));
+            error("tracking.uri", "the URI " + problem);
         }
         String experiment = t.hasNonNull("experiment") ? t.get("experiment").asText() : "tract";
         if (experiment.isBlank()) {
