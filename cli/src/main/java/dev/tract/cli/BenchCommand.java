@@ -223,7 +223,69 @@ final class BenchCommand implements Callable<Integer> {
                 results.put("batch" + batch + "_cache_speedup", results.get("batch" + batch + "_cache").get("median")
                         .asDouble() / results.get("batch" + batch + "_no_cache").get("median").asDouble());
             }
+            // the same batch-1 decoding with every operation its own engine call, and where a step's time goes
+            model.scriptedInference(false);
+            GenerationConfig greedy = GenerationConfig.greedy(256);
+            results.set("batch1_cache_step_by_step", Bench.measure("new tokens/s", warmup, repeats, () -> {
+                long t0 = System.nanoTime();
+                int n = g.generate(prompts.subList(0, 1), greedy).stream().mapToInt(x -> x.newTokens()).sum();
+                return n / ((System.nanoTime() - t0) / 1e9);
+            }).toJson());
+            // timed first: libtorch's profiler, once used, slows later operations
+            ObjectNode[] profiles = new ObjectNode[2];
+            for (int phase = 0; phase < 2; phase++) {
+                for (int k = 0; k < 2; k++) {
+                    model.scriptedInference(k == 0);
+                    profiles[k] = stepProfile(g, prompts.get(0), dir, profiles[k]);
+                }
+            }
+            results.set("step_profile_one_call", profiles[0]);
+            results.set("step_profile_step_by_step", profiles[1]);
+            model.scriptedInference(true);
         }
+    }
+
+    /**
+     * One batch-1 decoding step with the cache, as the difference between generating 96 and 32 tokens (so that the
+     * prompt's prefill cancels out): first (timed == null) its wall time; then, under libtorch's profiler, the
+     * engine calls made from Java, the operations run inside the one-call program, and the time in matrix products
+     * against the whole step's time, both as profiled (the profiler slows every operation, the small ones most).
+     */
+    private ObjectNode stepProfile(Generator g, String prompt, Path dir, ObjectNode timed) throws Exception {
+        List<String> one = List.of(prompt);
+        GenerationConfig shortRun = GenerationConfig.greedy(32);
+        GenerationConfig longRun = GenerationConfig.greedy(96);
+        int steps = tokens(g, one, longRun) - tokens(g, one, shortRun);
+        if (steps < 16) {
+            throw new IllegalStateException("the model stopped after a few tokens; no decoding steps to profile");
+        }
+        if (timed == null) {
+            double[] ms = new double[Math.max(3, repeats)];
+            for (int r = 0; r < ms.length; r++) {
+                long t0 = System.nanoTime();
+                g.generate(one, shortRun);
+                long t1 = System.nanoTime();
+                g.generate(one, longRun);
+                long t2 = System.nanoTime();
+                ms[r] = ((t2 - t1) - (t1 - t0)) / 1e6 / steps;
+            }
+            ObjectNode o = Json.MAPPER.createObjectNode();
+            o.set("ms_per_step", new Bench.Stat("ms", ms).toJson());
+            return o;
+        }
+        EngineProfile a = EngineProfile.of(dir.resolve("trace-short.json"), () -> g.generate(one, shortRun));
+        EngineProfile b = EngineProfile.of(dir.resolve("trace-long.json"), () -> g.generate(one, longRun));
+        EngineProfile step = b.minus(a, steps);
+        timed.put("engine_calls_from_java", step.callsFromJava());
+        timed.put("operations_inside_program", step.insideProgram());
+        timed.put("profiled_ms_per_step", step.spanMs());
+        timed.put("profiled_matmul_ms", step.matmulMs());
+        timed.put("matmul_share", step.matmulMs() / step.spanMs());
+        return timed;
+    }
+
+    private static int tokens(Generator g, List<String> prompts, GenerationConfig cfg) {
+        return g.generate(prompts, cfg).stream().mapToInt(x -> x.newTokens()).sum();
     }
 
     private void score(Path dir, ObjectNode results) throws Exception {
@@ -278,16 +340,24 @@ final class BenchCommand implements Callable<Integer> {
                 long[] seeds = seedList.stream().mapToLong(Long::longValue).toArray();
                 dev.tract.judge.generate.Generator.BatchStats staticStats =
                         new dev.tract.judge.generate.Generator.BatchStats();
-                Bench.Stat before = Bench.measure("examples/s", warmup, repeats, () -> {
-                    long t0 = System.nanoTime();
-                    for (int from = 0; from < prompts.size(); from += rows) {
-                        int to = Math.min(prompts.size(), from + rows);
-                        generator.generateIds(prompts.subList(from, to), sampling,
-                                java.util.Arrays.copyOfRange(seeds, from, to),
-                                java.util.Arrays.copyOfRange(budgets, from, to), staticStats);
-                    }
-                    return ex.size() / ((System.nanoTime() - t0) / 1e9);
-                });
+                Bench.Stat[] statics = new Bench.Stat[2];
+                for (int k = 0; k < 2; k++) {
+                    // static batches with every operation its own engine call (the generator before continuous
+                    // batching and the one-call pass), then with the one-call pass
+                    model.scriptedInference(k == 1);
+                    dev.tract.judge.generate.Generator.BatchStats st = k == 1 ? staticStats : null;
+                    statics[k] = Bench.measure("examples/s", warmup, repeats, () -> {
+                        long t0 = System.nanoTime();
+                        for (int from = 0; from < prompts.size(); from += rows) {
+                            int to = Math.min(prompts.size(), from + rows);
+                            generator.generateIds(prompts.subList(from, to), sampling,
+                                    java.util.Arrays.copyOfRange(seeds, from, to),
+                                    java.util.Arrays.copyOfRange(budgets, from, to), st);
+                        }
+                        return ex.size() / ((System.nanoTime() - t0) / 1e9);
+                    });
+                }
+                Bench.Stat before = statics[1];
                 dev.tract.judge.generate.Generator.BatchStats continuousStats =
                         new dev.tract.judge.generate.Generator.BatchStats();
                 Bench.Stat after = Bench.measure("examples/s", warmup, repeats, () -> {
@@ -296,11 +366,13 @@ final class BenchCommand implements Callable<Integer> {
                     return ex.size() / ((System.nanoTime() - t0) / 1e9);
                 });
                 ObjectNode o = results.putObject("n_cot_" + nCot);
+                o.set("static_step_by_step", statics[0].toJson());
                 o.set("static", before.toJson());
                 o.set("continuous", after.toJson());
                 o.put("static_useful_rows", staticStats.usefulShare());
                 o.put("continuous_useful_rows", continuousStats.usefulShare());
                 o.put("speedup", after.median() / before.median());
+                o.put("speedup_over_step_by_step_static", after.median() / statics[0].median());
             }
         }
     }

@@ -253,8 +253,8 @@ public final class Generator {
                 generated.add(new ArrayList<>());
             }
             Prefill shared = new Prefill();
-            try (GradMode ignored = GradMode.disabled(); shared;
-                 KvCache cache = new KvCache(manager, model.config(), batch, capacity, model.dtype())) {
+            KvCache cache = new KvCache(manager, model.config(), batch, capacity, model.dtype());
+            try (GradMode ignored = GradMode.disabled(); shared) {
                 float[][] logits = step(manager, tokens, positions, real, 0, longest, cache);
                 int t = longest;
                 while (true) {
@@ -300,19 +300,66 @@ public final class Generator {
                         rnd[r] = new SplittableRandom(seeds[idx]);
                         generated.set(r, new ArrayList<>());
                     }
-                    boolean active = false;
-                    for (int o : owner) {
-                        active |= o >= 0;
-                    }
-                    if (!active) {
+                    int[] keep = active(owner);
+                    if (keep.length == 0) {
                         break;
+                    }
+                    // no prompt can take a free row any more in this round: stop computing it
+                    if (keep.length < batch && (waiting.isEmpty() || t + maxNew >= capacity)) {
+                        KvCache kept = cache.keepRows(manager, keep);
+                        cache.close();
+                        cache = kept;
+                        tokens = pick(tokens, keep);
+                        real = pick(real, keep);
+                        positions = pick(positions, keep);
+                        seen = pick(seen, keep);
+                        rnd = pick(rnd, keep);
+                        owner = pickInts(owner, keep);
+                        nextPos = pickInts(nextPos, keep);
+                        List<List<Long>> g = new ArrayList<>();
+                        for (int r : keep) {
+                            g.add(generated.get(r));
+                        }
+                        generated = g;
+                        logits = pick(logits, keep);
+                        batch = keep.length;
                     }
                     logits = step(manager, tokens, positions, real, t, t + 1, cache);
                     t++;
                 }
+            } finally {
+                cache.close();
             }
         }
         return java.util.Arrays.asList(out);
+    }
+
+    private static int[] active(int[] owner) {
+        int n = 0;
+        int[] keep = new int[owner.length];
+        for (int r = 0; r < owner.length; r++) {
+            if (owner[r] >= 0) {
+                keep[n++] = r;
+            }
+        }
+        return java.util.Arrays.copyOf(keep, n);
+    }
+
+    private static int[] pickInts(int[] rows, int[] keep) {
+        int[] out = new int[keep.length];
+        for (int i = 0; i < keep.length; i++) {
+            out[i] = rows[keep[i]];
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> T pick(T rows, int[] keep) {
+        Object out = java.lang.reflect.Array.newInstance(rows.getClass().getComponentType(), keep.length);
+        for (int i = 0; i < keep.length; i++) {
+            java.lang.reflect.Array.set(out, i, java.lang.reflect.Array.get(rows, keep[i]));
+        }
+        return (T) out;
     }
 
     private static boolean[] seen(long[] prompt, int vocab) {
@@ -418,9 +465,7 @@ public final class Generator {
             NDArray idArray = manager.create(ids, new Shape(batch, t));
             NDArray posArray = manager.create(pos, new Shape(batch, t));
             NDArray maskArray = mask == null ? null : manager.create(mask, new Shape(batch, to));
-            NDArray hidden = model.forward(idArray, posArray, maskArray, cache, false);
-            NDArray last = hidden.get(new NDIndex(":, -1, :"));
-            float[] flat = model.logits(last).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+            float[] flat = model.lastLogits(idArray, posArray, maskArray, cache).toFloatArray();
             int vocab = flat.length / batch;
             float[][] rows = new float[batch][];
             for (int r = 0; r < batch; r++) {

@@ -17,6 +17,8 @@ public final class KvCache implements AutoCloseable {
     private final NDArray[] values;
     private final int capacity;
     private int length;
+    private ai.djl.pytorch.jni.IValue keyList;
+    private ai.djl.pytorch.jni.IValue valueList;
 
     public KvCache(NDManager parent, LlamaConfig config, int batch, int capacity, DataType dtype) {
         this.manager = parent.newSubManager();
@@ -76,6 +78,50 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
+    /**
+     * A new cache holding only the given rows of this one (in that order), with the same positions stored: a
+     * continuous batch drops its finished rows once no prompt can take them.
+     */
+    public KvCache keepRows(NDManager parent, int[] rows) {
+        KvCache out = new KvCache(parent, capacity, keys.length);
+        out.length = length;
+        try (NDArray index = manager.create(java.util.Arrays.stream(rows).mapToLong(r -> r).toArray())) {
+            for (int i = 0; i < keys.length; i++) {
+                out.keys[i] = keys[i].get(index);
+                out.values[i] = values[i].get(index);
+                out.keys[i].attach(out.manager);
+                out.values[i].attach(out.manager);
+                NDScope.unregister(out.keys[i], out.values[i]);
+            }
+        }
+        return out;
+    }
+
+    private KvCache(NDManager parent, int capacity, int layers) {
+        this.manager = parent.newSubManager();
+        this.capacity = capacity;
+        keys = new NDArray[layers];
+        values = new NDArray[layers];
+    }
+
+    /** Every layer's key tensor as one engine list, for the one-call inference pass (which writes into them). */
+    ai.djl.pytorch.jni.IValue keyList() {
+        if (keyList == null) {
+            keyList = ai.djl.pytorch.jni.IValue.listFrom(java.util.Arrays.copyOf(keys, keys.length,
+                    ai.djl.pytorch.engine.PtNDArray[].class));
+        }
+        return keyList;
+    }
+
+    /** Every layer's value tensor as one engine list, see {@link #keyList()}. */
+    ai.djl.pytorch.jni.IValue valueList() {
+        if (valueList == null) {
+            valueList = ai.djl.pytorch.jni.IValue.listFrom(java.util.Arrays.copyOf(values, values.length,
+                    ai.djl.pytorch.engine.PtNDArray[].class));
+        }
+        return valueList;
+    }
+
     /** Marks {@code t} more positions as stored; called once per forward pass, after every layer. */
     void advance(int t) {
         length += t;
@@ -83,6 +129,10 @@ public final class KvCache implements AutoCloseable {
 
     @Override
     public void close() {
+        if (keyList != null) {
+            keyList.close();
+            valueList.close();
+        }
         manager.close();
     }
 }

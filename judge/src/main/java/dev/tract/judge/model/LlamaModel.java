@@ -39,6 +39,16 @@ public final class LlamaModel implements AutoCloseable {
     private final NDArray maxFloat;
     private final NDArray meanColumn;
     private Lora lora;
+    private ScriptedInference scripted;
+    private ai.djl.pytorch.jni.IValue scriptWeights;
+    private ai.djl.pytorch.jni.IValue scriptConstants;
+    private ai.djl.pytorch.jni.IValue noCache;
+    private NDArray empty;
+    private boolean scriptEnabled = !"false".equals(System.getProperty(SCRIPTED_PROPERTY,
+            System.getenv().getOrDefault("TRACT_SCRIPTED_INFERENCE", "true")));
+
+    /** System property (or TRACT_SCRIPTED_INFERENCE) that turns the one-call inference pass off when "false". */
+    public static final String SCRIPTED_PROPERTY = "tract.scripted_inference";
 
     /** Takes ownership of weights under Hugging Face names (they are fused and the originals closed). */
     LlamaModel(LlamaConfig config, NDManager manager, Map<String, NDArray> hfWeights, DataType dtype) {
@@ -252,6 +262,7 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private void replace(String name, NDArray value) {
+        dropScriptWeights();
         NDScope.unregister(value);
         value.attach(manager);
         params.get(name).close();
@@ -269,6 +280,9 @@ public final class LlamaModel implements AutoCloseable {
      * @param training enables LoRA dropout
      */
     public NDArray forward(NDArray inputIds, NDArray positions, NDArray keyMask, KvCache cache, boolean training) {
+        if (scriptApplies(training)) {
+            return runScript(inputIds, positions, keyMask, cache, false);
+        }
         Shape shape = inputIds.getShape();
         long batch = shape.get(0);
         long t = shape.get(1);
@@ -286,6 +300,91 @@ public final class LlamaModel implements AutoCloseable {
             cache.advance((int) t);
         }
         return rmsNorm(h, params.get(FINAL_NORM));
+    }
+
+    /**
+     * Float32 logits [B, vocab] at the last slot of each row after running the decoder on this step's tokens (an
+     * inference call: no LoRA dropout, no gradient); the same values as {@code logits(forward(...)[:, -1, :])}.
+     */
+    public NDArray lastLogits(NDArray inputIds, NDArray positions, NDArray keyMask, KvCache cache) {
+        if (scriptApplies(false)) {
+            return runScript(inputIds, positions, keyMask, cache, true);
+        }
+        NDArray hidden = forward(inputIds, positions, keyMask, cache, false);
+        return logits(hidden.get(new ai.djl.ndarray.index.NDIndex(":, -1, :"))).toType(DataType.FLOAT32, false);
+    }
+
+    /**
+     * Whether inference passes run as one engine call ({@link ScriptedInference}); on by default. Off, every
+     * operation is its own call, as in training. Both give the same outputs.
+     */
+    public void scriptedInference(boolean enabled) {
+        scriptEnabled = enabled;
+    }
+
+    private boolean scriptApplies(boolean training) {
+        return scriptEnabled && !training && lora == null && manager instanceof ai.djl.pytorch.engine.PtNDManager
+                && !ai.djl.pytorch.jni.JniUtils.isGradMode();
+    }
+
+    private NDArray runScript(NDArray inputIds, NDArray positions, NDArray keyMask, KvCache cache,
+                              boolean lastLogits) {
+        ai.djl.pytorch.engine.PtNDManager pt = (ai.djl.pytorch.engine.PtNDManager) manager;
+        if (scripted == null) {
+            scripted = new ScriptedInference(pt);
+            empty = manager.create(new float[0]).toType(dtype, false);
+            NDScope.unregister(empty);
+            scriptConstants = ai.djl.pytorch.jni.IValue.listFrom(pt(eps), pt(scale), pt(meanColumn),
+                    pt(rope.inverseFrequencies()), pt(rope.rotation()));
+            noCache = ai.djl.pytorch.jni.IValue.listFrom(new ai.djl.pytorch.engine.PtNDArray[0]);
+        }
+        if (scriptWeights == null) {
+            java.util.List<ai.djl.pytorch.engine.PtNDArray> ws = new java.util.ArrayList<>();
+            ws.add(pt(params.get(EMBED)));
+            ws.add(pt(params.get(FINAL_NORM)));
+            ws.add(pt(config.tieWordEmbeddings() ? params.get(EMBED) : params.get(LM_HEAD)));
+            for (int i = 0; i < config.numHiddenLayers(); i++) {
+                String p = "model.layers." + i + ".";
+                String o = projectionPath(i, "o_proj");
+                String down = projectionPath(i, "down_proj");
+                for (String name : new String[] {p + "input_layernorm.weight", qkvName(i) + ".weight",
+                        qkvName(i) + ".bias", o + ".weight", o + ".bias", p + "post_attention_layernorm.weight",
+                        gateUpName(i) + ".weight", gateUpName(i) + ".bias", down + ".weight", down + ".bias"}) {
+                    ws.add(pt(params.getOrDefault(name, empty)));
+                }
+            }
+            scriptWeights = ai.djl.pytorch.jni.IValue.listFrom(ws.toArray(new ai.djl.pytorch.engine.PtNDArray[0]));
+        }
+        Integer window = config.slidingWindow();
+        long[] ints = {config.numHiddenLayers(), config.numAttentionHeads(), config.numKeyValueHeads(),
+            config.headSize(), cache == null ? 0 : cache.length(), window == null ? 0 : window, cache == null ? 0 : 1,
+            keyMask == null ? 0 : 1, dtype == DataType.FLOAT32 ? 1 : 0, lastLogits ? 1 : 0};
+        scriptedCalls++;
+        NDArray out = scripted.run(pt, inputIds, positions, keyMask == null ? empty : keyMask, scriptWeights,
+                scriptConstants, cache == null ? noCache : cache.keyList(), cache == null ? noCache : cache.valueList(),
+                ints);
+        if (cache != null) {
+            cache.advance((int) inputIds.getShape().get(1));
+        }
+        return out;
+    }
+
+    private long scriptedCalls;
+
+    /** Inference passes run as one call so far. */
+    long scriptedCalls() {
+        return scriptedCalls;
+    }
+
+    private static ai.djl.pytorch.engine.PtNDArray pt(NDArray a) {
+        return (ai.djl.pytorch.engine.PtNDArray) a;
+    }
+
+    private void dropScriptWeights() {
+        if (scriptWeights != null) {
+            scriptWeights.close();
+            scriptWeights = null;
+        }
     }
 
     /** Logits over the vocabulary for hidden states [..., hidden]. */
@@ -398,6 +497,12 @@ public final class LlamaModel implements AutoCloseable {
     public void close() {
         if (lora != null) {
             lora.close();
+        }
+        dropScriptWeights();
+        if (scripted != null) {
+            scriptConstants.close();
+            noCache.close();
+            scripted.close();
         }
         manager.close();
     }

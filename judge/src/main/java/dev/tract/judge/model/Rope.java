@@ -59,6 +59,16 @@ final class Rope {
         NDScope.unregister(rotation);
     }
 
+    /** Inverse frequencies [1, 1, d/2] (float32). */
+    NDArray inverseFrequencies() {
+        return invFreq;
+    }
+
+    /** The signed permutation [d, d] that rotate_half multiplies by. */
+    NDArray rotation() {
+        return rotation;
+    }
+
     /** cos and sin, each [B, 1, T, d], for positions [B, T]. */
     NDArray[] cosSin(NDArray positions) {
         long b = positions.getShape().get(0);

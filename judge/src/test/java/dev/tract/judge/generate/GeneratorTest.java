@@ -142,6 +142,8 @@ class GeneratorTest {
             assertThat(alone.newTokens()).isLessThanOrEqualTo(budgets[i]);
         }
         assertThat(flowing.usefulShare()).as("continuous").isGreaterThan(fixed.usefulShare());
+        // a free row is refilled at once while prompts wait and dropped once none does: no row computes in vain
+        assertThat(flowing.useful()).as("useful rows").isEqualTo(flowing.computed());
     }
 
     /** n_cot samples of one prompt share its prefilled keys and values, and each keeps the text it gets alone. */

@@ -259,4 +259,67 @@ class LlamaModelTest {
                     .isLessThan(1e-4f);
         }
     }
+
+    @Test
+    void theOneCallInferencePassEqualsTheStepByStepForwardBitForBit() throws Exception {
+        int n = 0;
+        for (LlamaConfig c : architectures()) {
+            Path dir = TestModels.withConfig(tmp.resolve("script" + n++), c, 300 + n);
+            try (LlamaModel m = Checkpoints.load(dir, Device.cpu(), DataType.FLOAT32);
+                 dev.tract.judge.runtime.GradMode ignored = dev.tract.judge.runtime.GradMode.disabled();
+                 ai.djl.ndarray.NDManager nd = m.manager().newSubManager()) {
+                // two rows, the second left-padded by three slots; a prefill of 7 then 6 single-token steps, so
+                // that the windows of 3 and 5 come into reach
+                long[] pos = new long[14];
+                for (int i = 0; i < 7; i++) {
+                    pos[i] = i;
+                    pos[7 + i] = Math.max(0, i - 3);
+                }
+                float[][] outputs = new float[2][];
+                for (boolean scripted : new boolean[] {true, false}) {
+                    m.scriptedInference(scripted);
+                    long before = m.scriptedCalls();
+                    java.util.List<Float> all = new java.util.ArrayList<>();
+                    try (KvCache cache = new KvCache(nd, c, 2, 13, DataType.FLOAT32)) {
+                        ai.djl.ndarray.NDArray prefillMask = nd.create(new boolean[] {true, true, true, true, true,
+                            true, true, false, false, false, true, true, true, true},
+                                new ai.djl.ndarray.types.Shape(2, 7));
+                        ai.djl.ndarray.NDArray hidden = m.forward(nd.create(new long[] {1, 40, 77, 300, 12, 5, 200,
+                            0, 0, 0, 99, 301, 45, 7}, new ai.djl.ndarray.types.Shape(2, 7)),
+                                nd.create(pos, new ai.djl.ndarray.types.Shape(2, 7)), prefillMask, cache, false);
+                        for (float f : hidden.toFloatArray()) {
+                            all.add(f);
+                        }
+                        for (int step = 0; step < 6; step++) {
+                            boolean[] mask = new boolean[2 * (8 + step)];
+                            for (int j = 0; j < 8 + step; j++) {
+                                mask[j] = true;
+                                mask[8 + step + j] = j >= 3;
+                            }
+                            float[] logits = m.lastLogits(nd.create(new long[] {11 + step, 21 + step},
+                                    new ai.djl.ndarray.types.Shape(2, 1)), nd.create(new long[] {7 + step, 4 + step},
+                                    new ai.djl.ndarray.types.Shape(2, 1)), nd.create(mask,
+                                    new ai.djl.ndarray.types.Shape(2, 8 + step)), cache).toFloatArray();
+                            for (float f : logits) {
+                                all.add(f);
+                            }
+                        }
+                        // without a cache and without padding: the path that scores whole sequences
+                        for (float f : m.forward(nd.create(IDS, new ai.djl.ndarray.types.Shape(1, IDS.length)),
+                                nd.arange(0, IDS.length).toType(DataType.INT64, false).reshape(1, IDS.length), null,
+                                null, false).toFloatArray()) {
+                            all.add(f);
+                        }
+                    }
+                    assertThat(m.scriptedCalls() - before).as(c.modelType()).isEqualTo(scripted ? 8 : 0);
+                    float[] flat = new float[all.size()];
+                    for (int i = 0; i < flat.length; i++) {
+                        flat[i] = all.get(i);
+                    }
+                    outputs[scripted ? 0 : 1] = flat;
+                }
+                assertThat(outputs[0]).as(c.modelType() + " kv=" + c.numKeyValueHeads()).containsExactly(outputs[1]);
+            }
+        }
+    }
 }
