@@ -48,6 +48,10 @@ final class ScriptedInference implements AutoCloseable {
         IValue[] in = {
             IValue.from((PtNDArray) ids), IValue.from((PtNDArray) positions), IValue.from((PtNDArray) keyMask),
             weights, constants, keys, values, IValue.listFrom(ints)};
+        // the profiling executor would re-specialise and re-optimise the program for every new prompt length (a
+        // stall of many milliseconds each time); run it as written, as the interpreter does. The switch is
+        // per thread.
+        JniUtils.setGraphExecutorOptimize(false);
         try (IValue out = module.forward(in)) {
             return out.toTensor(manager);
         } finally {
