@@ -52,21 +52,38 @@ public final class TokenChooser {
             total += p[i];
         }
         if (config.topP() < 1.0) {
-            Integer[] order = new Integer[v];
-            for (int i = 0; i < v; i++) {
-                order[i] = i;
-            }
-            Arrays.sort(order, (a, b) -> Double.compare(s[a], s[b])); // ascending, stable
+            // tokens in ascending order of score (ties by id, as a stable sort of the ids would give) are removed
+            // while their cumulative probability stays at most 1 - p. Sorting the scores themselves (primitive,
+            // no boxed ids) finds how many; equal scores have equal probabilities, so the sums are the same.
+            double[] sorted = s.clone();
+            Arrays.sort(sorted);
             double cumulative = 0;
             double removed = 0;
+            int count = 0;
             for (int j = 0; j < v - 1; j++) {
-                int i = order[j];
-                cumulative += p[i] / total;
+                double pj = Math.exp(sorted[j] - max);
+                cumulative += pj / total;
                 if (cumulative <= 1 - config.topP()) {
-                    removed += p[i];
-                    p[i] = 0;
+                    removed += pj;
+                    count++;
                 } else {
                     break;
+                }
+            }
+            if (count > 0) {
+                double threshold = sorted[count - 1];
+                int ties = 0;
+                for (int j = count - 1; j >= 0 && Double.compare(sorted[j], threshold) == 0; j--) {
+                    ties++;
+                }
+                for (int i = 0; i < v; i++) {
+                    int c = Double.compare(s[i], threshold);
+                    if (c < 0) {
+                        p[i] = 0;
+                    } else if (c == 0 && ties > 0) {
+                        p[i] = 0;
+                        ties--;
+                    }
                 }
             }
             total -= removed;
