@@ -228,8 +228,7 @@ final class BenchCommand implements Callable<Integer> {
             GenerationConfig greedy = GenerationConfig.greedy(256);
             results.set("batch1_cache_step_by_step", Bench.measure("new tokens/s", warmup, repeats, () -> {
                 long t0 = System.nanoTime();
-                int n = g.generate(prompts.subList(0, 1), greedy).stream().mapToInt(x -> x.newTokens()).sum();
-                return n / ((System.nanoTime() - t0) / 1e9);
+                return tokens(g, prompts.subList(0, 1), greedy) / ((System.nanoTime() - t0) / 1e9);
             }).toJson());
             // timed first: libtorch's profiler, once used, slows later operations
             ObjectNode[] profiles = new ObjectNode[2];

@@ -3,7 +3,6 @@ package dev.tract.judge.generate;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.tract.judge.model.KvCache;
 import dev.tract.judge.model.LlamaModel;
@@ -314,8 +313,8 @@ public final class Generator {
                         positions = pick(positions, keep);
                         seen = pick(seen, keep);
                         rnd = pick(rnd, keep);
-                        owner = pickInts(owner, keep);
-                        nextPos = pickInts(nextPos, keep);
+                        owner = pick(owner, keep);
+                        nextPos = pick(nextPos, keep);
                         List<List<Long>> g = new ArrayList<>();
                         for (int r : keep) {
                             g.add(generated.get(r));
@@ -345,14 +344,7 @@ public final class Generator {
         return java.util.Arrays.copyOf(keep, n);
     }
 
-    private static int[] pickInts(int[] rows, int[] keep) {
-        int[] out = new int[keep.length];
-        for (int i = 0; i < keep.length; i++) {
-            out[i] = rows[keep[i]];
-        }
-        return out;
-    }
-
+    /** The given rows of an array (of any element type, primitive too), in that order. */
     @SuppressWarnings("unchecked")
     private static <T> T pick(T rows, int[] keep) {
         Object out = java.lang.reflect.Array.newInstance(rows.getClass().getComponentType(), keep.length);

@@ -6,6 +6,8 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.IValue;
 
 /**
  * Keys and values of every layer, preallocated for {@code capacity} positions and written in place, so that
@@ -17,8 +19,8 @@ public final class KvCache implements AutoCloseable {
     private final NDArray[] values;
     private final int capacity;
     private int length;
-    private ai.djl.pytorch.jni.IValue keyList;
-    private ai.djl.pytorch.jni.IValue valueList;
+    private IValue keyList;
+    private IValue valueList;
 
     public KvCache(NDManager parent, LlamaConfig config, int batch, int capacity, DataType dtype) {
         this.manager = parent.newSubManager();
@@ -105,19 +107,19 @@ public final class KvCache implements AutoCloseable {
     }
 
     /** Every layer's key tensor as one engine list, for the one-call inference pass (which writes into them). */
-    ai.djl.pytorch.jni.IValue keyList() {
+    IValue keyList() {
         if (keyList == null) {
-            keyList = ai.djl.pytorch.jni.IValue.listFrom(java.util.Arrays.copyOf(keys, keys.length,
-                    ai.djl.pytorch.engine.PtNDArray[].class));
+            keyList = IValue.listFrom(java.util.Arrays.copyOf(keys, keys.length,
+                    PtNDArray[].class));
         }
         return keyList;
     }
 
     /** Every layer's value tensor as one engine list, see {@link #keyList()}. */
-    ai.djl.pytorch.jni.IValue valueList() {
+    IValue valueList() {
         if (valueList == null) {
-            valueList = ai.djl.pytorch.jni.IValue.listFrom(java.util.Arrays.copyOf(values, values.length,
-                    ai.djl.pytorch.engine.PtNDArray[].class));
+            valueList = IValue.listFrom(java.util.Arrays.copyOf(values, values.length,
+                    PtNDArray[].class));
         }
         return valueList;
     }

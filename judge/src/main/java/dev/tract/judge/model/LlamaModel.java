@@ -5,12 +5,19 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -40,9 +47,9 @@ public final class LlamaModel implements AutoCloseable {
     private final NDArray meanColumn;
     private Lora lora;
     private ScriptedInference scripted;
-    private ai.djl.pytorch.jni.IValue scriptWeights;
-    private ai.djl.pytorch.jni.IValue scriptConstants;
-    private ai.djl.pytorch.jni.IValue noCache;
+    private IValue scriptWeights;
+    private IValue scriptConstants;
+    private IValue noCache;
     private NDArray empty;
     private boolean scriptEnabled = !"false".equals(System.getProperty(SCRIPTED_PROPERTY,
             System.getenv().getOrDefault("TRACT_SCRIPTED_INFERENCE", "true")));
@@ -311,7 +318,7 @@ public final class LlamaModel implements AutoCloseable {
             return runScript(inputIds, positions, keyMask, cache, true);
         }
         NDArray hidden = forward(inputIds, positions, keyMask, cache, false);
-        return logits(hidden.get(new ai.djl.ndarray.index.NDIndex(":, -1, :"))).toType(DataType.FLOAT32, false);
+        return logits(hidden.get(new NDIndex(":, -1, :"))).toType(DataType.FLOAT32, false);
     }
 
     /**
@@ -323,23 +330,23 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     private boolean scriptApplies(boolean training) {
-        return scriptEnabled && !training && lora == null && manager instanceof ai.djl.pytorch.engine.PtNDManager
-                && !ai.djl.pytorch.jni.JniUtils.isGradMode();
+        return scriptEnabled && !training && lora == null && manager instanceof PtNDManager
+                && !JniUtils.isGradMode();
     }
 
     private NDArray runScript(NDArray inputIds, NDArray positions, NDArray keyMask, KvCache cache,
                               boolean lastLogits) {
-        ai.djl.pytorch.engine.PtNDManager pt = (ai.djl.pytorch.engine.PtNDManager) manager;
+        PtNDManager pt = (PtNDManager) manager;
         if (scripted == null) {
             scripted = new ScriptedInference(pt);
             empty = manager.create(new float[0]).toType(dtype, false);
             NDScope.unregister(empty);
-            scriptConstants = ai.djl.pytorch.jni.IValue.listFrom(pt(eps), pt(scale), pt(meanColumn),
+            scriptConstants = IValue.listFrom(pt(eps), pt(scale), pt(meanColumn),
                     pt(rope.inverseFrequencies()), pt(rope.rotation()));
-            noCache = ai.djl.pytorch.jni.IValue.listFrom(new ai.djl.pytorch.engine.PtNDArray[0]);
+            noCache = IValue.listFrom(new PtNDArray[0]);
         }
         if (scriptWeights == null) {
-            java.util.List<ai.djl.pytorch.engine.PtNDArray> ws = new java.util.ArrayList<>();
+            List<PtNDArray> ws = new ArrayList<>();
             ws.add(pt(params.get(EMBED)));
             ws.add(pt(params.get(FINAL_NORM)));
             ws.add(pt(config.tieWordEmbeddings() ? params.get(EMBED) : params.get(LM_HEAD)));
@@ -353,7 +360,7 @@ public final class LlamaModel implements AutoCloseable {
                     ws.add(pt(params.getOrDefault(name, empty)));
                 }
             }
-            scriptWeights = ai.djl.pytorch.jni.IValue.listFrom(ws.toArray(new ai.djl.pytorch.engine.PtNDArray[0]));
+            scriptWeights = IValue.listFrom(ws.toArray(new PtNDArray[0]));
         }
         Integer window = config.slidingWindow();
         long[] ints = {config.numHiddenLayers(), config.numAttentionHeads(), config.numKeyValueHeads(),
@@ -376,8 +383,8 @@ public final class LlamaModel implements AutoCloseable {
         return scriptedCalls;
     }
 
-    private static ai.djl.pytorch.engine.PtNDArray pt(NDArray a) {
-        return (ai.djl.pytorch.engine.PtNDArray) a;
+    private static PtNDArray pt(NDArray a) {
+        return (PtNDArray) a;
     }
 
     private void dropScriptWeights() {
