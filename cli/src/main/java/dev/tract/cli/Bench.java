@@ -20,12 +20,16 @@ final class Bench {
             return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
         }
 
+        double max() {
+            return Arrays.stream(runs).max().orElse(Double.NaN);
+        }
+
         ObjectNode toJson() {
             ObjectNode o = Json.object();
             o.put("unit", unit);
             o.put("median", median());
             o.put("min", Arrays.stream(runs).min().orElse(Double.NaN));
-            o.put("max", Arrays.stream(runs).max().orElse(Double.NaN));
+            o.put("max", max());
             ArrayNode r = o.putArray("runs");
             for (double v : runs) {
                 r.add(v);
@@ -35,7 +39,7 @@ final class Bench {
 
         String describe() {
             return String.format("%.3g %s (min %.3g, max %.3g, %d runs)", median(), unit,
-                    Arrays.stream(runs).min().orElse(Double.NaN), Arrays.stream(runs).max().orElse(Double.NaN),
+                    Arrays.stream(runs).min().orElse(Double.NaN), max(),
                     runs.length);
         }
     }

@@ -111,7 +111,7 @@ final class BenchCommand implements Callable<Integer> {
         return m;
     }
 
-    /** fp32 matmul throughput of the engine (2·n³ FLOP per n×n product), in GFLOP/s. */
+    /** fp32 matmul throughput of the engine (2·n³ FLOP per n×n product), in GFLOP/s; the peak is the max. */
     static Bench.Stat matmulPeak(int warmup, int repeats) throws Exception {
         int n = 1024;
         try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
@@ -180,7 +180,8 @@ final class BenchCommand implements Callable<Integer> {
             }
             Bench.Stat tps = new Bench.Stat("tokens/s", tokensPerS);
             long params = model.config().parameterCount();
-            Bench.Stat peak = matmulPeak(1, 3);
+            // best against best: a slower try of either only says that something else had the cores then
+            Bench.Stat peak = matmulPeak(1, 7);
             double[] flops = Arrays.stream(tokensPerS).map(t -> 6.0 * params * t / 1e9).toArray();
             results.set("tokens_per_s", tps.toJson());
             results.set("padded_tokens_per_s", new Bench.Stat("tokens/s", paddedPerS).toJson());
@@ -188,7 +189,7 @@ final class BenchCommand implements Callable<Integer> {
             results.set("ms_per_step", new Bench.Stat("ms", msPerStep).toJson());
             results.set("achieved_gflops", new Bench.Stat("GFLOP/s", flops).toJson());
             results.set("matmul_peak_gflops", peak.toJson());
-            results.put("achieved_over_peak", new Bench.Stat("", flops).median() / peak.median());
+            results.put("achieved_over_peak", new Bench.Stat("", flops).max() / peak.max());
             results.put("parameters", params);
             results.put("batch", 8);
             results.put("peak_rss_mib", Bench.peakRssMiB());
