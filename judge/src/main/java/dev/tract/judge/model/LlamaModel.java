@@ -14,6 +14,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.JniUtils;
+import dev.tract.judge.runtime.EngineThreads;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -59,6 +60,7 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Takes ownership of weights under Hugging Face names (they are fused and the originals closed). */
     LlamaModel(LlamaConfig config, NDManager manager, Map<String, NDArray> hfWeights, DataType dtype) {
+        EngineThreads.pin();
         this.config = config;
         this.manager = manager;
         this.dtype = dtype;

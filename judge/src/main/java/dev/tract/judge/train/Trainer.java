@@ -12,6 +12,7 @@ import dev.tract.judge.JudgeInputException;
 import dev.tract.judge.data.JudgeExample;
 import dev.tract.judge.model.Lora;
 import dev.tract.judge.model.LlamaModel;
+import dev.tract.judge.runtime.EngineThreads;
 import dev.tract.judge.runtime.GradMode;
 import dev.tract.judge.tokenizer.JudgeTokenizer;
 import java.io.IOException;
@@ -115,7 +116,8 @@ public final class Trainer {
         AdamW adam = new AdamW(trainable, model.manager(), 0.9, 0.999, 1e-8, config.weightDecay());
         int[] lengths = data.stream().mapToInt(EncodedExample::length).toArray();
         Batcher batcher = new Batcher(lengths, config.batchSize(), config.seed());
-        TrainerState state = new TrainerState(0, total, 0, 0, 0, 0, config.seed(), digest, Double.NaN, 0);
+        int threads = EngineThreads.pin();
+        TrainerState state = new TrainerState(0, total, 0, 0, 0, 0, config.seed(), digest, Double.NaN, 0, threads);
         int resumedFrom = 0;
         Path lastCheckpoint = null;
         if (resume) {
@@ -132,6 +134,12 @@ public final class Trainer {
                 adam.restore(r.optimizer(), r.state().step());
                 state = r.state();
                 resumedFrom = state.step();
+                if (state.engineThreads() > 0 && state.engineThreads() != threads && !model.manager().getDevice()
+                        .isGpu()) {
+                    LOG.warn("resuming with {} engine threads a run checkpointed with {}: sums split over threads "
+                            + "differ, so the result will not be bit-identical to an uninterrupted run; set {}={} to "
+                            + "match", threads, state.engineThreads(), EngineThreads.ENV, state.engineThreads());
+                }
                 lastCheckpoint = r.dir();
                 listener.onResume(resumedFrom, r.dir());
                 LOG.info("resumed at step {} from {}", resumedFrom, r.dir());
@@ -205,7 +213,7 @@ public final class Trainer {
                     || (config.checkpointEverySeconds() > 0 && now - lastCheckpointAt >= config.checkpointEverySeconds());
             if (due) {
                 state = new TrainerState(step, total, epoch, cursor, examplesSeen, tokensSeen, config.seed(), digest,
-                        loss, elapsedBefore + now);
+                        loss, elapsedBefore + now, threads);
                 lastCheckpoint = checkpointer.save(state, trainable, adam.state());
                 lastCheckpointAt = now;
                 listener.onCheckpoint(step, lastCheckpoint);

@@ -6,6 +6,9 @@ package dev.tract.judge.train;
  *
  * @param configDigest digest of the training config, data and base model; a checkpoint resumes only a run with
  *     the same digest
+ * @param engineThreads the engine's intra-op thread count that wrote it (0 in checkpoints that predate it): a run
+ *     resumed with another count is not bit-identical to an uninterrupted one
  */
 public record TrainerState(int step, int totalSteps, int epoch, int batchInEpoch, long examplesSeen,
-                           long tokensSeen, long seed, String configDigest, double lastLoss, double elapsedSeconds) {}
+                           long tokensSeen, long seed, String configDigest, double lastLoss, double elapsedSeconds,
+                           int engineThreads) {}

@@ -21,7 +21,7 @@ class CheckpointerTest {
         try (NDManager nd = NDManager.newBaseManager()) {
             for (int step : new int[] {999_998, 999_999, 1_000_000, 1_000_001}) {
                 NDArray w = nd.create(new float[] {step});
-                ck.save(new TrainerState(step, 2_000_000, 0, step, step, step, 0, "cfg", 0.5, step),
+                ck.save(new TrainerState(step, 2_000_000, 0, step, step, step, 0, "cfg", 0.5, step, 2),
                         Map.of("w", w), Map.of("m.w", w));
             }
         }

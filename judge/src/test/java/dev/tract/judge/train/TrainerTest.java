@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.tract.judge.JudgeInputException;
 import dev.tract.judge.TestModels;
 import dev.tract.judge.data.PromptTemplate;
 import dev.tract.judge.data.SyntheticTask;
 import dev.tract.judge.model.Checkpoints;
 import dev.tract.judge.model.LlamaModel;
+import dev.tract.judge.runtime.EngineThreads;
 import dev.tract.judge.tokenizer.JudgeTokenizer;
 import dev.tract.judge.tokenizer.ScoreTokens;
 import java.io.RandomAccessFile;
@@ -37,26 +39,53 @@ class TrainerTest {
     @ValueSource(booleans = {false, true})
     void stopCheckpointAndResumeInANewProcessGivesBitIdenticalWeights(boolean lora) throws Exception {
         Path model = TestModels.tiny();
-        TrainResult straight = ResumeHarness.run(model, tmp.resolve("ck-a"), lora, 0, tmp.resolve("a"));
-        assertThat(straight.steps()).isEqualTo(6);
+        // under load: another process keeps every core busy the whole time
+        try (BusyLoad busy = new BusyLoad(1)) {
+            TrainResult straight = ResumeHarness.run(model, tmp.resolve("ck-a"), lora, 0, tmp.resolve("a"));
+            assertThat(straight.steps()).isEqualTo(6);
 
-        TrainResult firstHalf = ResumeHarness.run(model, tmp.resolve("ck-b"), lora, 3, tmp.resolve("b-half"));
-        assertThat(firstHalf.stopped()).isTrue();
-        assertThat(firstHalf.steps()).isEqualTo(3);
-        assertThat(Files.readString(tmp.resolve("ck-b/LATEST")).strip()).isEqualTo("step-000003");
+            TrainResult firstHalf = ResumeHarness.run(model, tmp.resolve("ck-b"), lora, 3, tmp.resolve("b-half"));
+            assertThat(firstHalf.stopped()).isTrue();
+            assertThat(firstHalf.steps()).isEqualTo(3);
+            assertThat(Files.readString(tmp.resolve("ck-b/LATEST")).strip()).isEqualTo("step-000003");
+            assertThat(new Checkpointer(tmp.resolve("ck-b"), 2).latestValid().orElseThrow().state().engineThreads())
+                    .as("the checkpoint records the pinned thread count").isEqualTo(JniUtils.getNumThreads())
+                    .isEqualTo(EngineThreads.pinned()).isPositive();
 
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                System.getProperty("java.class.path"), ResumeHarness.class.getName(), model.toString(),
-                tmp.resolve("ck-b").toString(), String.valueOf(lora), "0", tmp.resolve("b").toString())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
-        assertThat(out).contains("resumed_from=3 steps=6");
-
+            String out = resumeInChild(model, tmp.resolve("ck-b"), lora, tmp.resolve("b"), null);
+            assertThat(out).contains("resumed_from=3 steps=6").doesNotContain("engine threads");
+            assertThat(busy.running()).isTrue();
+        }
         assertThat(weightsDigest(tmp.resolve("b"))).isEqualTo(weightsDigest(tmp.resolve("a")));
         assertThat(weightsDigest(tmp.resolve("b-half"))).isNotEqualTo(weightsDigest(tmp.resolve("a")));
         assertThat(weightsDigest(tmp.resolve("a"))).isNotEqualTo(weightsDigest(model));
+    }
+
+    @Test
+    void resumingWithAnotherThreadCountSaysTheResultWillNotBeBitIdentical() throws Exception {
+        Path model = TestModels.tiny();
+        ResumeHarness.run(model, tmp.resolve("ck"), false, 3, tmp.resolve("half"));
+        int other = EngineThreads.pin() + 1;
+        String out = resumeInChild(model, tmp.resolve("ck"), false, tmp.resolve("out"), String.valueOf(other));
+        assertThat(out).contains("resumed_from=3 steps=6")
+                .contains("resuming with " + other + " engine threads a run checkpointed with " + EngineThreads.pin())
+                .contains("TRACT_TORCH_THREADS=" + EngineThreads.pin());
+    }
+
+    /** Resumes the harness's run in a fresh JVM (with TRACT_TORCH_THREADS set when threads is not null). */
+    private static String resumeInChild(Path model, Path ck, boolean lora, Path out, String threads)
+            throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), ResumeHarness.class.getName(), model.toString(),
+                ck.toString(), String.valueOf(lora), "0", out.toString()).redirectErrorStream(true);
+        if (threads != null) {
+            pb.environment().put(EngineThreads.ENV, threads);
+        }
+        Process p = pb.start();
+        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(log).isZero();
+        return log;
     }
 
     @Test
