@@ -5,10 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tract.judge.data.CanonicalJson;
 import dev.tract.judge.data.SyntheticTask;
-import dev.tract.worker.EmbeddedTemporal;
-import dev.tract.worker.TractWorker;
-import dev.tract.worker.WorkerConfig;
-import dev.tract.workflows.Pipelines;
 import dev.tract.workflows.Values;
 import dev.tract.workflows.spec.PipelineSpec;
 import dev.tract.workflows.spec.SpecParser;
@@ -17,7 +13,6 @@ import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -141,14 +136,8 @@ final class QuickstartCommand implements Callable<Integer> {
         List<Values.PipelineResult> results = new ArrayList<>();
         List<String> labels = new ArrayList<>();
         long start = System.nanoTime();
-        WorkerConfig config = WorkerConfig.defaults("embedded").withWorkDir(root.resolve("work"));
-        config = new WorkerConfig(config.temporalAddress(), config.namespace(), config.taskQueues(), 1,
-                config.workDir(), config.device(), 16, Duration.ofSeconds(60));
-        try (EmbeddedTemporal temporal = EmbeddedTemporal.start(0);
-             TractWorker worker = TractWorker.on(temporal.client(), config)) {
-            worker.start();
-            err.printf("tract quickstart: Temporal test server on %s, artifacts in %s%n", temporal.address(), root);
-            PipelineWatcher watcher = new PipelineWatcher(temporal.client(), err);
+        try (EmbeddedRunner runner = new EmbeddedRunner(root.resolve("work"), err)) {
+            err.printf("tract quickstart: Temporal test server on %s, artifacts in %s%n", runner.address(), root);
             for (int k = 0; k < seeds; k++) {
                 long runSeed = seed + k;
                 List<String[]> runs = new ArrayList<>();
@@ -160,9 +149,7 @@ final class QuickstartCommand implements Callable<Integer> {
                 for (String[] run : runs) {
                     PipelineSpec s = SpecParser.parse(specYaml(run[0], preset, steps, runSeed, train, test, root,
                             run[1]), root, root.toUri().toString());
-                    String id = Pipelines.newId(s);
-                    Pipelines.start(temporal.client(), s, id);
-                    results.add(watcher.follow(id));
+                    results.add(runner.run(s, true));
                     labels.add(run[0] + (run[1].equals("decode") ? "/decode" : "") + (seeds > 1 ? "#" + runSeed
                             : ""));
                 }

@@ -40,7 +40,12 @@ public final class EngineThreads {
                     return pinned;
                 }
                 int n = requested();
-                if (n <= 0) {
+                if (n < 0) {
+                    pinned = JniUtils.getNumThreads();
+                    LOG.info("engine threads left to the engine ({}): training results may depend on the load", pinned);
+                    return pinned;
+                }
+                if (n == 0) {
                     n = JniUtils.getNumThreads();
                 }
                 JniUtils.setNumThreads(n);
@@ -71,6 +76,9 @@ public final class EngineThreads {
         }
         if (v == null || v.isBlank()) {
             return 0;
+        }
+        if (v.trim().equalsIgnoreCase("auto")) {
+            return -1;
         }
         try {
             int n = Integer.parseInt(v.trim());
