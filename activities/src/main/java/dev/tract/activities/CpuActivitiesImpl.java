@@ -67,8 +67,10 @@ public class CpuActivitiesImpl implements CpuActivities {
         PipelineSpec spec = input.spec();
         Method method = spec.methodEnum();
         try (ArtifactStore store = env.store(spec.artifactRoot())) {
-            List<JudgeExample> train = Datasets.load(materializer.file(spec.trainData(), store));
-            boolean needsFeedback = !method.stage1Objective().equals("raft")
+            // method judge trains nothing: no training data
+            List<JudgeExample> train = method.trains() ? Datasets.load(materializer.file(spec.trainData(), store))
+                    : List.of();
+            boolean needsFeedback = method.trains() && !method.stage1Objective().equals("raft")
                     && !method.stage1Objective().equals("ce-score");
             if (needsFeedback) {
                 for (JudgeExample e : train) {
@@ -79,13 +81,14 @@ public class CpuActivitiesImpl implements CpuActivities {
                     }
                 }
             }
-            String trainDigest = CanonicalJson.digest(train);
-            String trainUri = storeData(store, train, trainDigest);
+            String trainDigest = method.trains() ? CanonicalJson.digest(train) : null;
+            String trainUri = method.trains() ? storeData(store, train, trainDigest) : null;
             List<Values.PreparedEvalSet> sets = new ArrayList<>();
             for (PipelineSpec.EvalSet set : spec.evalSets()) {
                 List<JudgeExample> examples;
                 try {
-                    examples = Datasets.load(materializer.file(set.data(), store));
+                    // data to be judged may lack gold scores (then it gets predictions but no correlations)
+                    examples = Datasets.load(materializer.file(set.data(), store), !method.trains());
                 } catch (JudgeInputException e) {
                     throw new JudgeInputException("eval set '" + set.name() + "'", e.field(), e.getMessage());
                 }
@@ -183,7 +186,7 @@ public class CpuActivitiesImpl implements CpuActivities {
                             continue;
                         }
                         JsonNode n = JSON.readTree(line);
-                        gold.add(n.get("gold").asDouble());
+                        gold.add(n.get("gold").isNull() ? Double.NaN : n.get("gold").asDouble());
                         pred.add(n.get("prediction").isNull() ? null : n.get("prediction").asDouble());
                         quality = quality.plus(CotQualities.of(n));
                         all.append(line).append('\n');
@@ -217,15 +220,19 @@ public class CpuActivitiesImpl implements CpuActivities {
                 tags.put("temporal.workflowId", req.pipelineId());
                 tags.put("tract.method", req.spec().method());
                 tags.put("tract.specDigest", req.specDigest());
-                tags.put("data.digest", req.data().trainDigest());
+                if (req.data().trainDigest() != null) {
+                    tags.put("data.digest", req.data().trainDigest());
+                }
                 if (req.submitter() != null) {
                     tags.put("tract.submitter", req.submitter());
                 }
                 String parent = tracker.openRun(req.pipelineId(), req.pipelineId(), null, tags);
                 tracker.logParams(parent, SpecParams.of(req.spec()));
                 List<Tracker.DatasetInput> inputs = new ArrayList<>();
-                inputs.add(new Tracker.DatasetInput("train", req.data().trainDigest(), req.data().trainUri(),
-                        "training"));
+                if (req.data().trainUri() != null) {
+                    inputs.add(new Tracker.DatasetInput("train", req.data().trainDigest(), req.data().trainUri(),
+                            "training"));
+                }
                 req.data().evalSets().forEach(e -> inputs.add(new Tracker.DatasetInput(e.name(), e.digest(), e.uri(),
                         "evaluation")));
                 tracker.logInputs(parent, inputs);

@@ -70,7 +70,8 @@ final class ShardActivities {
                 .toMillis();
         List<JudgeExample> all = parsed.get(stamp);
         if (all == null) {
-            all = List.copyOf(Datasets.load(file));
+            // validated when the pipeline prepared it; judged data may lack gold scores
+            all = List.copyOf(Datasets.load(file, true));
             parsed.put(stamp, all);
         }
         List<JudgeExample> part = all.subList(from, Math.min(all.size(), to));

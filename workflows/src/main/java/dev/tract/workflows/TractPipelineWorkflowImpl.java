@@ -83,7 +83,7 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             data = call(() -> cpu.prepareData(input));
             stages.add(new StageSummary("prepare", "data", seconds(stageStartMillis), data.seconds(), false, 1, 0, 0,
                     0, 0, data.trainUri(), null, null, null, 0, null));
-            List<String> runStages = new ArrayList<>(List.of("stage1"));
+            List<String> runStages = new ArrayList<>(method.trains() ? List.of("stage1") : List.of());
             if (method.twoStages()) {
                 runStages.addAll(List.of("cots", "stage2"));
             }
@@ -92,6 +92,14 @@ public class TractPipelineWorkflowImpl implements TractPipelineWorkflow {
             tracking = call(() -> cpu.startTracking(new Values.TrackingRequest(input.pipelineId(), spec,
                     input.specDigest(), prepared, runStages, input.submitter())));
 
+            if (!method.trains()) {
+                // method judge: the seed model is the judge
+                evaluate(gpu, cpu, input, data, data.seedModelUri(), data.seedModelDigest(), method);
+                judgeUri = data.seedModelUri();
+                state = "COMPLETED";
+                beginStage("report");
+                return report(cpu, input, data);
+            }
             TrainOutcome s1 = train(trainer, input, "stage1", data.seedModelUri(), data.seedModelDigest(),
                     List.of(data.trainUri()), data.trainDigest(), method.stage1Objective(), spec.stage1());
             judgeUri = s1.modelUri();

@@ -41,6 +41,14 @@ public final class Datasets {
 
     /** Reads a file and validates every record, collecting all problems. */
     public static Loaded read(Path file) {
+        return read(file, false);
+    }
+
+    /**
+     * Reads a file and validates every record; with {@code goldOptional} a record may lack its gold score (data to
+     * be judged), and such examples have no scores.
+     */
+    public static Loaded read(Path file, boolean goldOptional) {
         if (!Files.isRegularFile(file)) {
             throw new JudgeInputException(file.toString(), null, "data file not found");
         }
@@ -86,7 +94,7 @@ public final class Datasets {
         int records = nodes.size() + (int) problems.stream().filter(p -> p.field().equals("(json)")).count();
         for (int i = 0; i < nodes.size(); i++) {
             Located n = nodes.get(i);
-            RecordReader reader = new RecordReader(n.location(), n.node(), i);
+            RecordReader reader = new RecordReader(n.location(), n.node(), i, goldOptional);
             JudgeExample e = reader.read();
             if (reader.problems().isEmpty()) {
                 String previous = seenIds.putIfAbsent(e.id(), n.location());
@@ -109,7 +117,12 @@ public final class Datasets {
 
     /** Reads a file that must be entirely valid; the exception lists the first problems found. */
     public static List<JudgeExample> load(Path file) {
-        Loaded l = read(file);
+        return load(file, false);
+    }
+
+    /** As {@link #load(Path)}; with {@code goldOptional} records may lack their gold score. */
+    public static List<JudgeExample> load(Path file, boolean goldOptional) {
+        Loaded l = read(file, goldOptional);
         if (!l.valid()) {
             DataProblem first = l.problems().get(0);
             String more = l.problems().size() > 1 ? " (and " + (l.problems().size() - 1) + " more problem(s); run "

@@ -11,11 +11,13 @@ final class RecordReader {
     private final int index;
     private final List<DataProblem> problems = new ArrayList<>();
     private String shape = "unknown";
+    private final boolean goldOptional;
 
-    RecordReader(String location, JsonNode node, int index) {
+    RecordReader(String location, JsonNode node, int index, boolean goldOptional) {
         this.location = location;
         this.node = node;
         this.index = index;
+        this.goldOptional = goldOptional;
     }
 
     List<DataProblem> problems() {
@@ -143,9 +145,11 @@ final class RecordReader {
             checkRubricNamed(rubric);
         }
         String feedback = text(node, "orig_feedback", "orig_feedback", false);
-        Double score = score(node.get("orig_score"), "orig_score");
+        JsonNode sn = node.get("orig_score");
+        Double score = goldOptional && (sn == null || sn.isNull()) ? null : score(sn, "orig_score");
         return problems.isEmpty() ? new JudgeExample(id("fc-"), instruction, response, reference, rubric,
-                feedback.isBlank() ? List.of() : List.of(feedback), List.of(score)) : null;
+                feedback.isBlank() ? List.of() : List.of(feedback), score == null ? List.of() : List.of(score))
+                : null;
     }
 
     private void checkRubricNamed(Rubric r) {
@@ -204,7 +208,9 @@ final class RecordReader {
         List<Double> scores = new ArrayList<>();
         JsonNode sn = node.get("gpt4_score");
         if (sn == null || sn.isNull()) {
-            problem("gpt4_score", "is missing");
+            if (!goldOptional) {
+                problem("gpt4_score", "is missing");
+            }
         } else if (sn.isArray()) {
             if (sn.isEmpty()) {
                 problem("gpt4_score", "has no scores");
@@ -275,8 +281,10 @@ final class RecordReader {
         List<Double> scores = new ArrayList<>();
         JsonNode sn = node.get("scores");
         if (sn == null || sn.isNull()) {
-            problem("scores", "is missing");
-        } else if (!sn.isArray() || sn.isEmpty()) {
+            if (!goldOptional) {
+                problem("scores", "is missing");
+            }
+        } else if (!sn.isArray() || (sn.isEmpty() && !goldOptional)) {
             problem("scores", "must be a non-empty list of scores 1-5");
         } else {
             for (int i = 0; i < sn.size(); i++) {

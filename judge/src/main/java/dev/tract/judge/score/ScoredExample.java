@@ -31,7 +31,11 @@ public record ScoredExample(String id, double gold, Double prediction, List<Doub
     public ObjectNode toJson() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.put("id", id);
-        o.put("gold", gold);
+        if (Double.isNaN(gold)) {
+            o.putNull("gold"); // judged data without a gold score
+        } else {
+            o.put("gold", gold);
+        }
         o.put("prediction", prediction);
         ArrayNode preds = o.putArray("predictions");
         predictions.forEach(preds::add);

@@ -16,7 +16,9 @@ public enum Method {
     /** RAFT on the score alone ("RAFT without CoT"). */
     RAFT("raft", "raft", false, null, false),
     /** Cross-entropy in both stages, stage 2 on self-generated CoTs. */
-    CE_BOTH_STAGES("ce-both-stages", "ce", true, "ce", true);
+    CE_BOTH_STAGES("ce-both-stages", "ce", true, "ce", true),
+    /** No training: the seed model is an existing judge that scores the eval sets (feedback, then score). */
+    JUDGE("judge", null, false, null, true);
 
     private final String id;
     private final String stage1Objective;
@@ -34,6 +36,11 @@ public enum Method {
 
     public String id() {
         return id;
+    }
+
+    /** Whether stage 1 runs (every method but judge). */
+    public boolean trains() {
+        return stage1Objective != null;
     }
 
     public String stage1Objective() {

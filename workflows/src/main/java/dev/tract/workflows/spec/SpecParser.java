@@ -118,8 +118,14 @@ public final class SpecParser {
         }
         PipelineSpec.SeedModel seedModel = seedModel(n.get("seed_model"));
         String trainData = null;
+        boolean judging = "judge".equals(n.path("method").asText());
         if (!n.hasNonNull("train_data")) {
-            error("train_data", "is required (a dataset file or URI with annotated feedback)");
+            if (!judging) {
+                error("train_data", "is required (a dataset file or URI with annotated feedback)");
+            }
+        } else if (judging) {
+            error("train_data", "is not used by method judge, which trains nothing (remove it, or choose a "
+                    + "training method)");
         } else {
             trainData = location(n, "train_data");
             data("train_data", n.get("train_data").asText(), trainData);
