@@ -96,7 +96,7 @@ public class CpuActivitiesImpl implements CpuActivities {
                 sets.add(new Values.PreparedEvalSet(set.name(), storeData(store, examples, digest), digest,
                         examples.size()));
             }
-            String[] model = seedModel(store, spec.seedModel());
+            String[] model = seedModel(store, spec, input.pipelineId());
             return new Values.PreparedData(trainUri, trainDigest, train.size(), sets, model[0], model[1],
                     (System.nanoTime() - start) / 1e9);
         }
@@ -118,7 +118,8 @@ public class CpuActivitiesImpl implements CpuActivities {
      * its seed and a digest of its definition and the method version, so a change to a preset's architecture or
      * initialisation makes a new seed model instead of reusing one made before.
      */
-    private String[] seedModel(ArtifactStore store, PipelineSpec.SeedModel seed) throws IOException {
+    private String[] seedModel(ArtifactStore store, PipelineSpec spec, String pipelineId) throws IOException {
+        PipelineSpec.SeedModel seed = spec.seedModel();
         Path digests = env.workDir().resolve("digests");
         if (seed.preset() != null) {
             Preset preset = Preset.named(seed.preset());
@@ -157,7 +158,28 @@ public class CpuActivitiesImpl implements CpuActivities {
             }
             return new String[] {dir.toUri().toString(), ModelDigests.of(dir, digests)};
         }
-        return new String[] {seed.uri(), ModelDigests.of(materializer.directory(seed.uri(), store), digests)};
+        String uri = seed.uri().startsWith("models:/") ? registeredSource(store, spec, pipelineId) : seed.uri();
+        return new String[] {uri, ModelDigests.of(materializer.directory(uri, store), digests)};
+    }
+
+    /** The source URI a models:/ seed model names, from the pipeline's MLflow registry. */
+    private String registeredSource(ArtifactStore store, PipelineSpec spec, String pipelineId) {
+        String given = spec.seedModel().uri();
+        java.util.regex.Matcher m = dev.tract.workflows.spec.SpecParser.REGISTERED_MODEL.matcher(given);
+        if (!m.matches()) {
+            throw new JudgeInputException(given, "seed_model.uri", "must be models:/<name>@<alias> or "
+                    + "models:/<name>/<version>");
+        }
+        try (SafeTracker tracker = Trackers.open(spec.tracking(), pipelineId, store, env.destinations())) {
+            String source = tracker.registeredModelSource(m.group(1), m.group(2), m.group(3));
+            LOG.info("{} is {}", given, source);
+            return source;
+        } catch (UnsupportedOperationException e) {
+            throw new JudgeInputException(given, "seed_model.uri", e.getMessage());
+        } catch (Exception e) {
+            throw new JudgeInputException(given, "seed_model.uri", "the model registry did not resolve it: "
+                    + e.getMessage(), e);
+        }
     }
 
     @Override

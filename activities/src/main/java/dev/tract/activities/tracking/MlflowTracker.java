@@ -282,6 +282,20 @@ public final class MlflowTracker implements Tracker {
     }
 
     @Override
+    public String registeredModelSource(String name, String alias, String version) throws IOException {
+        String q = "name=" + java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8);
+        String body = alias != null
+                ? client.sendGet("registered-models/alias?" + q + "&alias="
+                        + java.net.URLEncoder.encode(alias, java.nio.charset.StandardCharsets.UTF_8))
+                : client.sendGet("model-versions/get?" + q + "&version=" + version);
+        String source = JSON.readTree(body).path("model_version").path("source").asText("");
+        if (source.isBlank()) {
+            throw new IOException("the registry at " + uri + " returned no source for " + name);
+        }
+        return source;
+    }
+
+    @Override
     public String runUrl(String runId) {
         return uri + "/#/experiments/" + experimentId + "/runs/" + runId;
     }

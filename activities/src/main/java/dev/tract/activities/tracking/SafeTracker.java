@@ -125,6 +125,11 @@ public final class SafeTracker implements AutoCloseable {
                 : attempt("read last step", () -> tracker.lastStep(runId, key), OptionalLong.empty());
     }
 
+    /** The source of a registered model version; unlike the calls that record, a failure here is thrown. */
+    public String registeredModelSource(String name, String alias, String version) throws Exception {
+        return tracker.registeredModelSource(name, alias, version);
+    }
+
     public String registerModel(String name, String source, String runId, String alias) {
         return attempt("register model " + name, () -> tracker.registerModel(name, source, runId, alias), null);
     }

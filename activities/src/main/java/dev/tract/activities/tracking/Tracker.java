@@ -43,6 +43,15 @@ public interface Tracker extends AutoCloseable {
     /** Registers a model version from {@code source} and points {@code alias} at it; returns the version. */
     String registerModel(String name, String source, String runId, String alias) throws Exception;
 
+    /**
+     * The source URI of a registered model version, by alias (when {@code alias} is not null) or by version;
+     * only a tracking server has a registry.
+     */
+    default String registeredModelSource(String name, String alias, String version) throws Exception {
+        throw new UnsupportedOperationException("models:/ needs an MLflow tracking server (tracking.uri in the "
+                + "spec, or MLFLOW_TRACKING_URI); this pipeline tracks to files");
+    }
+
     /** Where a person looks at the run (a UI link, or the folder of a local run). */
     String runUrl(String runId);
 

@@ -118,6 +118,11 @@ public final class Trackers {
         }
 
         @Override
+        public String registeredModelSource(String name, String alias, String version) throws Exception {
+            return get().registeredModelSource(name, alias, version);
+        }
+
+        @Override
         public String registerModel(String name, String source, String runId, String alias) throws Exception {
             return get().registerModel(name, source, runId, alias);
         }

@@ -206,6 +206,12 @@ public final class FakeMlflowServer implements AutoCloseable {
         }
     }
 
+    private ObjectNode version(String name, String version) {
+        return versions.getOrDefault(name, List.of()).stream().filter(v -> v.get("version").asText().equals(version))
+                .findFirst().orElseThrow(() -> new ApiError(404, "RESOURCE_DOES_NOT_EXIST", "Model Version (name="
+                        + name + ", version=" + version + ") not found"));
+    }
+
     private ObjectNode dispatch(String method, String endpoint, Map<String, String> q, JsonNode b, HttpExchange ex) {
         switch (endpoint) {
             case "experiments/get-by-name" -> {
@@ -417,6 +423,16 @@ public final class FakeMlflowServer implements AutoCloseable {
                 return JSON.createObjectNode().set("model_version", v);
             }
             case "registered-models/alias" -> {
+                if (method.equals("GET")) {
+                    // GetModelVersionByAlias
+                    String name = required(q, "name");
+                    String version = aliases.getOrDefault(name, Map.of()).get(required(q, "alias"));
+                    if (version == null) {
+                        throw new ApiError(404, "RESOURCE_DOES_NOT_EXIST", "Registered model alias "
+                                + q.get("alias") + " not found.");
+                    }
+                    return JSON.createObjectNode().set("model_version", version(name, version));
+                }
                 expect(method, "POST", endpoint);
                 String name = text(b, "name", true);
                 String alias = text(b, "alias", true);
@@ -433,6 +449,11 @@ public final class FakeMlflowServer implements AutoCloseable {
                 }
                 aliases.computeIfAbsent(name, k -> new HashMap<>()).put(alias, version);
                 return JSON.createObjectNode();
+            }
+            case "model-versions/get" -> {
+                expect(method, "GET", endpoint);
+                return JSON.createObjectNode().set("model_version", version(required(q, "name"),
+                        required(q, "version")));
             }
             default -> {
                 violation(method + " " + endpoint + ": not an endpoint tract should call");

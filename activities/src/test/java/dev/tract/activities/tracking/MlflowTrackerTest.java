@@ -82,6 +82,19 @@ class MlflowTrackerTest {
     }
 
     @Test
+    void aRegisteredModelResolvesToItsSourceByAliasOrVersion() throws Exception {
+        MlflowTracker t = new MlflowTracker(server.uri(), "judges", NONE);
+        String run = t.openRun("p2", "p2", null, Map.of());
+        t.registerModel("judge", "s3://bucket/tract/stages/train/abc/model", run, "champion");
+        t.registerModel("judge", "s3://bucket/tract/stages/train/def/model", run, "challenger");
+        assertThat(t.registeredModelSource("judge", "champion", null))
+                .isEqualTo("s3://bucket/tract/stages/train/abc/model");
+        assertThat(t.registeredModelSource("judge", null, "2")).isEqualTo("s3://bucket/tract/stages/train/def/model");
+        assertThatThrownBy(() -> t.registeredModelSource("judge", "nobody", null)).hasMessageContaining("nobody");
+        assertThat(server.violations()).isEmpty();
+    }
+
+    @Test
     void tokenAndBasicAuthAreSentAsMlflowClientsSendThem() throws Exception {
         server.requireAuthorization("Bearer s3cr3t");
         MlflowTracker t = new MlflowTracker(server.uri(), "e", new MlflowTracker.Credentials(null, null, "s3cr3t",

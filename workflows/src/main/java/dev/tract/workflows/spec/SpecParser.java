@@ -201,6 +201,10 @@ public final class SpecParser {
         return new PipelineSpec.Tracking(uri, experiment, model, alias);
     }
 
+    /** A registered MLflow model: models:/name@alias or models:/name/version. */
+    public static final java.util.regex.Pattern REGISTERED_MODEL = java.util.regex.Pattern.compile(
+            "models:/([^/@]+)(?:@([A-Za-z0-9_-]+)|/([0-9]+))");
+
     private PipelineSpec.SeedModel seedModel(JsonNode n) {
         if (n == null || n.isNull()) {
             return new PipelineSpec.SeedModel("small", null, null, 0);
@@ -231,8 +235,15 @@ public final class SpecParser {
         }
         String path = n.hasNonNull("path") ? baseDir.resolve(n.get("path").asText()).normalize().toString() : null;
         String uri = n.hasNonNull("uri") ? n.get("uri").asText() : null;
-        if (uri != null && !uri.startsWith("s3://") && !uri.startsWith("file:")) {
-            error("seed_model.uri", "'" + uri + "' must be an s3:// or file: URI");
+        if (uri != null && uri.startsWith("models:/")) {
+            if (!REGISTERED_MODEL.matcher(uri).matches()) {
+                error("seed_model.uri", "'" + uri + "' must be models:/<name>@<alias> or models:/<name>/<version>");
+            }
+            // resolved through the tracking server when the pipeline prepares its data; the source it names is
+            // checked against the worker's data roots there
+        } else if (uri != null && !uri.startsWith("s3://") && !uri.startsWith("file:")) {
+            error("seed_model.uri", "'" + uri + "' must be an s3:// or file: URI, or a registered model "
+                    + "models:/<name>@<alias>");
         } else if (uri != null) {
             data("seed_model.uri", uri, uri);
         }
