@@ -1,11 +1,15 @@
 package dev.tract.cli;
 
+import dev.tract.judge.JudgeInputException;
 import dev.tract.worker.EmbeddedTemporal;
 import dev.tract.worker.TractWorker;
 import dev.tract.worker.WorkerConfig;
 import dev.tract.workflows.Pipelines;
+import dev.tract.workflows.TractPipelineWorkflowImpl;
 import dev.tract.workflows.Values;
 import dev.tract.workflows.spec.PipelineSpec;
+import io.temporal.client.WorkflowFailedException;
+import io.temporal.failure.ApplicationFailure;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,14 +54,34 @@ final class EmbeddedRunner implements AutoCloseable {
         return temporal.address();
     }
 
-    /** Starts a pipeline and follows it to its end with the progress display. */
+    /**
+     * Starts a pipeline and follows it to its end with the progress display. A pipeline that fails on bad input
+     * throws {@link JudgeInputException} with the failure's own message (it names the file, record and field).
+     */
     Values.PipelineResult run(PipelineSpec spec, boolean progress) throws InterruptedException {
         String id = Pipelines.newId(spec);
         Pipelines.start(temporal.client(), spec, id);
-        if (progress) {
-            return new PipelineWatcher(temporal.client(), err).follow(id);
+        try {
+            if (progress) {
+                return new PipelineWatcher(temporal.client(), err).follow(id);
+            }
+            return Pipelines.result(temporal.client(), id);
+        } catch (WorkflowFailedException e) {
+            ApplicationFailure cause = null;
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof ApplicationFailure a) {
+                    cause = a;
+                }
+            }
+            if (cause == null) {
+                throw e;
+            }
+            String message = "pipeline " + id + " failed: " + cause.getOriginalMessage();
+            if (TractPipelineWorkflowImpl.BAD_INPUT.equals(cause.getType())) {
+                throw new JudgeInputException(spec.name(), null, message);
+            }
+            throw new IllegalStateException(message, e);
         }
-        return Pipelines.result(temporal.client(), id);
     }
 
     @Override

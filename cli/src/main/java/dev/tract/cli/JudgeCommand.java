@@ -60,6 +60,15 @@ final class JudgeCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "sampling seed (default: ${DEFAULT-VALUE})")
     long seed;
 
+    @Option(names = "--tracking-uri", description = "MLflow tracking server: where models:/ judges are looked up "
+            + "and the run and its metrics are recorded (default: MLFLOW_TRACKING_URI, else files beside the "
+            + "artifacts)")
+    String trackingUri;
+
+    @Option(names = "--experiment", defaultValue = "tract", description = "MLflow experiment (default: "
+            + "${DEFAULT-VALUE})")
+    String experiment;
+
     @Option(names = "--runs", defaultValue = "tract-runs", description = "artifact root on this machine (default: "
             + "${DEFAULT-VALUE}); with --submit the API's default root")
     Path runs;
@@ -97,8 +106,10 @@ final class JudgeCommand implements Callable<Integer> {
                 generation: {max_new_tokens: %d}
                 shard_size: %d
                 seed: %d
+                tracking: {experiment: '%s'%s}
                 """.formatted(name != null ? name : "judge-" + setName, seedModel, setName, dataLocation, nCot,
-                template, maxLength, maxNewTokens, shardSize, seed);
+                template, maxLength, maxNewTokens, shardSize, seed, experiment,
+                trackingUri == null ? "" : ", uri: '" + trackingUri + "'");
     }
 
     @Override

@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tract.activities.tracking.FakeMlflowServer;
+import dev.tract.activities.tracking.MlflowTracker;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,7 +43,11 @@ class JudgeCommandTest {
     }
 
     private static CliRun judge(Path data, String... more) {
-        List<String> args = new ArrayList<>(List.of("judge", "--model", model.toString(), "--data", data.toString(),
+        return judgeWith(model.toString(), data, more);
+    }
+
+    private static CliRun judgeWith(String judge, Path data, String... more) {
+        List<String> args = new ArrayList<>(List.of("judge", "--model", judge, "--data", data.toString(),
                 "--runs", tmp.resolve("runs").toString(), "--max-length", "320", "--max-new-tokens", "12",
                 "--shard-size", "5"));
         args.addAll(List.of(more));
@@ -93,6 +100,26 @@ class JudgeCommandTest {
             assertThat(p.get("gold").isNull()).isTrue();
             assertThat(p.get("prediction").isNumber()).isTrue();
             assertThat(p.get("probabilities")).hasSize(5);
+        }
+    }
+
+    @Test
+    void aJudgeRegisteredInMlflowIsFoundByItsAliasAndItsMetricsAreRecorded() throws Exception {
+        try (FakeMlflowServer mlflow = new FakeMlflowServer()) {
+            MlflowTracker registry = new MlflowTracker(mlflow.uri(), "judges",
+                    new MlflowTracker.Credentials(null, null, null, false));
+            String run = registry.openRun("trained", "trained", null, Map.of());
+            registry.registerModel("judge", model.toUri().toString(), run, "champion");
+            CliRun r = judgeWith("models:/judge@champion", withGold, "--json", "--tracking-uri", mlflow.uri(),
+                    "--experiment", "judged");
+            assertThat(r.exitCode()).as(r.err()).isZero();
+            assertThat(r.json().get("judged").asInt()).isEqualTo(12);
+            assertThat(mlflow.violations()).isEmpty();
+            assertThat(mlflow.runs().values()).anySatisfy(x -> assertThat(x.metrics).anySatisfy(
+                    m -> assertThat(m.toString()).contains("pearson")));
+            CliRun missing = judgeWith("models:/judge@nobody", withGold, "--tracking-uri", mlflow.uri());
+            assertThat(missing.exitCode()).isEqualTo(TractCli.EXIT_BAD_INPUT);
+            assertThat(missing.err()).contains("seed_model.uri").contains("nobody");
         }
     }
 
