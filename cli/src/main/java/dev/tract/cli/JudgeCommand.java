@@ -1,9 +1,6 @@
 package dev.tract.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tract.judge.JudgeInputException;
 import dev.tract.workflows.Values;
 import dev.tract.workflows.spec.PipelineSpec;
 import dev.tract.workflows.spec.SpecParser;
@@ -124,27 +121,8 @@ final class JudgeCommand implements Callable<Integer> {
         Path root = runs.toAbsolutePath().normalize();
         PipelineSpec pipeline = SpecParser.parse(yaml, Path.of("").toAbsolutePath(), root.toUri().toString());
         if (submit) {
-            ApiClient client = api.client();
-            JsonNode created = client.post("/api/v1/pipelines", Json.MAPPER.writeValueAsString(
-                    Json.MAPPER.readTree(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory().createParser(yaml))),
-                    "application/json");
-            String id = created.get("id").asText();
-            if (!watch) {
-                if (json) {
-                    Json.print(out, created);
-                } else {
-                    out.println(id);
-                }
-                return 0;
-            }
-            err.println("submitted " + id);
-            JsonNode last = new HttpWatcher(client, err).follow(id);
-            if (json) {
-                Json.print(out, last);
-            } else {
-                StatusCommand.printSummary(out, last);
-            }
-            return "COMPLETED".equals(last.path("state").asText()) ? 0 : TractCli.EXIT_FAILURE;
+            return SubmitCommand.post(spec, api.client(), SpecParser.withAbsolutePaths(yaml,
+                    Path.of("").toAbsolutePath()), watch, json);
         }
         Values.PipelineResult result;
         try (EmbeddedRunner runner = new EmbeddedRunner(root.resolve("work"), err)) {

@@ -39,9 +39,16 @@ final class SubmitCommand implements Callable<Integer> {
         String text = SpecParser.read(file);
         // validate here first: the errors name the fields without a round trip
         SpecParser.parse(text, dir, dir.resolve("tract-runs").toUri().toString());
-        ApiClient client = api.client();
-        JsonNode created = client.post("/api/v1/pipelines", SpecParser.withAbsolutePaths(text, dir),
-                "application/json");
+        return post(spec, api.client(), SpecParser.withAbsolutePaths(text, dir), watch, json);
+    }
+
+    /**
+     * Submits a spec (JSON, absolute paths) to the API; prints its id (or, with {@code json}, the API's answer),
+     * or with {@code watch} follows it to its end and prints its summary. Returns the exit code.
+     */
+    static int post(picocli.CommandLine.Model.CommandSpec spec, ApiClient client, String specJson, boolean watch,
+                    boolean json) throws Exception {
+        JsonNode created = client.post("/api/v1/pipelines", specJson, "application/json");
         String id = created.get("id").asText();
         for (JsonNode w : created.path("warnings")) {
             spec.commandLine().getErr().println("warning: " + w.asText());
