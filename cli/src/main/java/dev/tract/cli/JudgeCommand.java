@@ -150,12 +150,8 @@ final class JudgeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Lines in the predictions file: every example judged, with or without gold. */
-    private static int judged(Values.EvalOutcome eval) throws java.io.IOException {
-        if (!eval.predictionsUri().startsWith("file:")) {
-            return eval.n() + eval.nDropped();
-        }
-        return (int) Files.readAllLines(Path.of(java.net.URI.create(eval.predictionsUri()))).stream()
-                .filter(l -> !l.isBlank()).count();
+    /** Every example judged: those scored against gold plus those left out (no gold, or no prediction). */
+    private static int judged(Values.EvalOutcome eval) {
+        return eval.n() + eval.nDropped();
     }
 }

@@ -42,7 +42,8 @@ public final class EngineThreads {
                 int n = requested();
                 if (n < 0) {
                     pinned = JniUtils.getNumThreads();
-                    LOG.info("engine threads left to the engine ({}): training results may depend on the load", pinned);
+                    LOG.info("engine threads left to the engine ({}): training results may depend on the load",
+                            pinned);
                     return pinned;
                 }
                 if (n == 0) {
