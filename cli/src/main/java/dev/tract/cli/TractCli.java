@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "tract", mixinStandardHelpOptions = true, versionProvider = TractCli.Version.class,
         description = "Train LLM-as-a-judge models with TRACT, every step a durable Temporal workflow.",
-        subcommands = {QuickstartCommand.class, RunCommand.class, JudgeCommand.class, ModelCommand.class,
+        subcommands = {QuickstartCommand.class, RunCommand.class, JudgeCommand.class, PlanCommand.class, ModelCommand.class,
                 GenerateCommand.class, LogitsCommand.class, DataCommand.class, TrainCommand.class, ScoreCommand.class, CorrelateCommand.class, WorkerCommand.class,
                 ServerCommand.class, DevCommand.class, SubmitCommand.class, StatusCommand.class, ListCommand.class,
                 CancelCommand.class, ReportCommand.class, ChaosCommand.class, BenchCommand.class,

@@ -42,9 +42,11 @@ public final class AdamW {
         steps++;
         double bc1 = 1 - Math.pow(beta1, steps);
         double bc2Sqrt = Math.sqrt(1 - Math.pow(beta2, steps));
-        try (NDScope scope = new NDScope()) {
-            scope.suppressNotUsedWarning();
-            for (Map.Entry<String, NDArray> e : params.entrySet()) {
+        // one scope per parameter: its temporaries (four of its size) are freed before the next one's are made, so
+        // the step needs a few times the largest parameter on top of the state, not four times all of them
+        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
                 NDArray p = e.getValue();
                 NDArray g = p.getGradient();
                 if (weightDecay != 0) {

@@ -233,7 +233,15 @@ public final class Trainer {
             scope.suppressNotUsedWarning();
             NDList squares = new NDList();
             for (NDArray p : trainable.values()) {
-                squares.add(p.getGradient().square().sum());
+                // each parameter's squares freed at once: the sums are kept, not a copy of every gradient
+                NDArray sum;
+                try (NDScope one = new NDScope()) {
+                    one.suppressNotUsedWarning();
+                    sum = p.getGradient().square().sum();
+                    NDScope.unregister(sum);
+                }
+                NDScope.register(sum);
+                squares.add(sum);
             }
             double norm = Math.sqrt(NDArrays.stack(squares).sum().getFloat());
             double coef = max / (norm + 1e-6);
