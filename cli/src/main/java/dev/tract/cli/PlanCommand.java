@@ -239,7 +239,10 @@ final class PlanCommand implements Callable<Integer> {
         if (Double.isNaN(rss)) {
             return 512L << 20;
         }
-        return (long) (rss * (1 << 20)) - heap.getUsed() + heap.getCommitted();
+        // the heap pages held so far: all of it when the JVM touches its heap at start, else about what is in use
+        boolean preTouched = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
+                .getVMOption("AlwaysPreTouch").getValue().equals("true");
+        return (long) (rss * (1 << 20)) - (preTouched ? heap.getCommitted() : heap.getUsed()) + heap.getCommitted();
     }
 
     static long physicalMemory() {
@@ -344,7 +347,7 @@ final class PlanCommand implements Callable<Integer> {
     }
 
     static String duration(double seconds) {
-        if (seconds < 120) {
+        if (seconds < 600) {
             return String.format(Locale.ROOT, "%.0f s", seconds);
         }
         if (seconds < 7200) {

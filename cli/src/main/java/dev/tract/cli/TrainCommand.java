@@ -198,6 +198,8 @@ final class TrainCommand implements Callable<Integer> {
             o.put("tokens_per_s", result.tokensPerSecond());
             o.put("examples", encoded.size());
             o.put("data_digest", CanonicalJson.digest(examples));
+            // the most memory this process has held (compare with `tract plan`)
+            o.put("peak_rss_mib", Bench.peakRssMiB());
             Json.MAPPER.writeValue(out.resolve("train_summary.json").toFile(), o);
             if (json) {
                 Json.print(spec.commandLine().getOut(), o);
