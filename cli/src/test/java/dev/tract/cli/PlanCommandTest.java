@@ -141,17 +141,21 @@ class PlanCommandTest {
 
     /**
      * The estimate against the measured peak resident memory of the same training in a process of its own, for
-     * the three presets. Both processes run with the same fixed, pre-touched Java heap, so that the heap counts the
+     * the three presets and for LoRA. Both processes run with the same fixed, pre-touched Java heap, so that the heap counts the
      * same in both whatever the garbage collector does; every example is cut to max_length, so every batch is as
      * long as the longest.
      */
     @Test
-    void theEstimateIsWithinTwentyPercentOfTheMeasuredPeakMemoryForEveryPreset() throws Exception {
+    void theEstimateIsWithinTwentyPercentOfTheMeasuredPeakMemoryForEveryPresetAndWithLora() throws Exception {
         CanonicalJson.write(tmp.resolve("train.jsonl"), SyntheticTask.generate(48, 1));
         StringBuilder report = new StringBuilder();
-        for (String preset : new String[] {"tiny", "mini", "small"}) {
+        for (String run : new String[] {"tiny", "mini", "small", "mini+lora"}) {
+            String preset = run.replace("+lora", "");
+            boolean lora = run.endsWith("+lora");
             Path model = tmp.resolve(preset);
-            ModelInit.init(Preset.named(preset), model, 0, null);
+            if (!Files.exists(model)) {
+                ModelInit.init(Preset.named(preset), model, 0, null);
+            }
             int batch = preset.equals("small") ? 8 : 16;
             Path spec = tmp.resolve(preset + ".yaml");
             Files.writeString(spec, """
@@ -160,19 +164,20 @@ class PlanCommandTest {
                     train_data: train.jsonl
                     eval_sets: [{name: synthetic, data: train.jsonl}]
                     method: stage1-only
-                    stage1: {steps: 4, batch_size: %d, max_length: 160}
+                    stage1: {steps: 4, batch_size: %d, max_length: 160%s}
                     generation: {max_new_tokens: 32}
-                    """.formatted(preset, preset, batch));
+                    """.formatted(preset, preset, batch, lora ? ", lora: {rank: 8, alpha: 16, dropout: 0.05}" : ""));
             JsonNode plan = Json.MAPPER.readTree(child("plan", spec.toString(), "--no-measure", "--json"));
             JsonNode stage1 = plan.get("stages").get(0);
             assertThat(stage1.get("longest").asInt()).isEqualTo(160);
             long estimate = stage1.get("memory_bytes").get("peak").asLong();
             JsonNode trained = Json.MAPPER.readTree(child("train", "--model", model.toString(), "--data",
-                    tmp.resolve("train.jsonl").toString(), "--out", tmp.resolve("out-" + preset).toString(),
+                    tmp.resolve("train.jsonl").toString(), "--out", tmp.resolve("out-" + run).toString(),
                     "--steps", "4", "--batch-size", String.valueOf(batch), "--max-length", "160",
-                    "--checkpoint-every", "2", "--json"));
+                    "--checkpoint-every", "2", "--json", "--lora-rank", lora ? "8" : "0", "--lora-alpha", "16",
+                    "--lora-dropout", "0.05"));
             double measured = trained.get("peak_rss_mib").asDouble() * (1 << 20);
-            report.append(String.format("%s: estimate %.0f MiB, measured %.0f MiB%n", preset,
+            report.append(String.format("%s: estimate %.0f MiB, measured %.0f MiB%n", run,
                     estimate / (double) (1 << 20), measured / (1 << 20)));
             assertThat(estimate / measured).as(report.toString()).isBetween(0.8, 1.2);
         }
