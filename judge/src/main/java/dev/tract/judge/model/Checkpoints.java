@@ -131,8 +131,14 @@ public final class Checkpoints {
     /** Writes config.json and model.safetensors (float32) into a directory. */
     public static void save(LlamaModel model, Path dir) throws IOException {
         Files.createDirectories(dir);
-        SafeTensors.write(dir.resolve(WEIGHTS), model.hfTensors());
+        SafeTensors.writeLazily(dir.resolve(WEIGHTS), model.hfTensorsLazily());
         model.config().withTorchDtype("float32").write(dir.resolve(LlamaConfig.FILE));
+    }
+
+    /** An NDArray as a float32 safetensors entry whose bytes are copied out when it is written. */
+    public static SafeTensors.Lazy lazy(NDArray a) {
+        return new SafeTensors.Lazy("F32", a.getShape().getShape(), a.getShape().size() * 4,
+                () -> toTensor(a).data());
     }
 
     /** An NDArray as a float32 safetensors entry. */

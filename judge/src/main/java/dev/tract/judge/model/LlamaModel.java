@@ -189,27 +189,38 @@ public final class LlamaModel implements AutoCloseable {
     /** The base weights on the host, as float32 safetensors entries under Hugging Face names and order. */
     public Map<String, SafeTensors.Tensor> hfTensors() {
         Map<String, SafeTensors.Tensor> out = new LinkedHashMap<>();
-        Map<String, long[]> shapes = expectedShapes(config);
-        Map<String, float[]> fusedCache = new java.util.HashMap<>();
-        Map<String, Long> offsets = new java.util.HashMap<>();
-        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+        hfTensorsLazily().forEach((k, t) -> out.put(k, t.load()));
+        return out;
+    }
+
+    /**
+     * The same, each tensor copied out of the model only when it is written (a fused matrix's parts are its row
+     * ranges, in the order of the Hugging Face names), so that saving holds one tensor in memory at a time.
+     */
+    public Map<String, SafeTensors.Lazy> hfTensorsLazily() {
+        Map<String, SafeTensors.Lazy> out = new LinkedHashMap<>();
+        Map<String, Long> rowsSoFar = new java.util.HashMap<>();
+        for (Map.Entry<String, long[]> e : expectedShapes(config).entrySet()) {
             String name = e.getKey();
             NDArray direct = params.get(name);
             if (direct != null) {
-                out.put(name, Checkpoints.toTensor(direct));
+                out.put(name, Checkpoints.lazy(direct));
                 continue;
             }
             String fused = fusedNameOf(name);
-            float[] all = fusedCache.computeIfAbsent(fused, f -> params.get(f).toType(DataType.FLOAT32, false)
-                    .toFloatArray());
+            long[] shape = e.getValue();
             long n = 1;
-            for (long d : e.getValue()) {
+            for (long d : shape) {
                 n *= d;
             }
-            long from = offsets.getOrDefault(fused, 0L);
-            float[] part = java.util.Arrays.copyOfRange(all, (int) from, (int) (from + n));
-            offsets.put(fused, from + n);
-            out.put(name, SafeTensors.Tensor.ofFloats(part, e.getValue()));
+            long from = rowsSoFar.getOrDefault(fused, 0L);
+            long to = from + shape[0];
+            rowsSoFar.put(fused, to);
+            out.put(name, new SafeTensors.Lazy("F32", shape, n * 4, () -> {
+                try (NDArray part = params.get(fused).get(new NDIndex(from + ":" + to))) {
+                    return Checkpoints.toTensor(part).data();
+                }
+            }));
         }
         return out;
     }

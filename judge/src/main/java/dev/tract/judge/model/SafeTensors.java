@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The safetensors file format: an 8-byte little-endian header length, a JSON header naming each tensor's dtype,
@@ -181,20 +182,37 @@ public final class SafeTensors {
         }
     }
 
+    /**
+     * A tensor whose bytes are made when it is written: a file of many large tensors then holds one of them in memory
+     * at a time, not a copy of all of them.
+     */
+    public record Lazy(String dtype, long[] shape, long bytes, Supplier<ByteBuffer> data) {
+        public Tensor load() {
+            return new Tensor(dtype, shape, data.get());
+        }
+    }
+
     /** Writes tensors in the given order, with {@code {"format": "pt"}} metadata. */
     public static void write(Path file, Map<String, Tensor> tensors) throws IOException {
+        Map<String, Lazy> lazy = new LinkedHashMap<>();
+        tensors.forEach((k, t) -> lazy.put(k, new Lazy(t.dtype(), t.shape(), t.data().remaining(), t::data)));
+        writeLazily(file, lazy);
+    }
+
+    /** Writes tensors in the given order, making each one's bytes only when its turn comes. */
+    public static void writeLazily(Path file, Map<String, Lazy> tensors) throws IOException {
         ObjectNode header = JsonNodeFactory.instance.objectNode();
         header.putObject("__metadata__").put("format", "pt");
         long offset = 0;
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            Tensor t = e.getValue();
+        for (Map.Entry<String, Lazy> e : tensors.entrySet()) {
+            Lazy t = e.getValue();
             ObjectNode n = header.putObject(e.getKey());
             n.put("dtype", t.dtype());
             ArrayNode shape = n.putArray("shape");
             for (long d : t.shape()) {
                 shape.add(d);
             }
-            long len = t.data().remaining();
+            long len = t.bytes();
             n.putArray("data_offsets").add(offset).add(offset + len);
             offset += len;
         }
@@ -208,8 +226,12 @@ public final class SafeTensors {
             out.write(len.array());
             out.write(headerBytes);
             byte[] chunk = new byte[1 << 20];
-            for (Tensor t : tensors.values()) {
-                ByteBuffer d = t.data().duplicate();
+            for (Map.Entry<String, Lazy> e : tensors.entrySet()) {
+                ByteBuffer d = e.getValue().data().get().duplicate();
+                if (d.remaining() != e.getValue().bytes()) {
+                    throw new IllegalStateException(e.getKey() + ": " + d.remaining() + " bytes made, "
+                            + e.getValue().bytes() + " announced");
+                }
                 while (d.hasRemaining()) {
                     int n = Math.min(chunk.length, d.remaining());
                     d.get(chunk, 0, n);

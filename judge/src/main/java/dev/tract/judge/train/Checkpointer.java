@@ -83,8 +83,8 @@ public final class Checkpointer {
         String name = name(state.step());
         Path tmp = root.resolve(name + ".tmp-" + System.nanoTime());
         Files.createDirectories(tmp);
-        SafeTensors.write(tmp.resolve(PARAMS), toTensors(params));
-        SafeTensors.write(tmp.resolve(OPTIMIZER), toTensors(optimizer));
+        SafeTensors.writeLazily(tmp.resolve(PARAMS), toTensors(params));
+        SafeTensors.writeLazily(tmp.resolve(OPTIMIZER), toTensors(optimizer));
         JSON.writeValue(tmp.resolve(STATE).toFile(), state);
         ObjectNode manifest = JSON.createObjectNode();
         manifest.put("step", state.step());
@@ -106,10 +106,10 @@ public final class Checkpointer {
         return target;
     }
 
-    private static Map<String, SafeTensors.Tensor> toTensors(Map<String, NDArray> arrays) {
-        Map<String, SafeTensors.Tensor> out = new LinkedHashMap<>();
-        arrays.forEach((k, a) -> out.put(k, SafeTensors.Tensor.ofFloats(a.toType(ai.djl.ndarray.types.DataType
-                .FLOAT32, false).toFloatArray(), a.getShape().getShape())));
+    /** Each array copied out when its turn to be written comes: one at a time in memory, not all of them. */
+    private static Map<String, SafeTensors.Lazy> toTensors(Map<String, NDArray> arrays) {
+        Map<String, SafeTensors.Lazy> out = new LinkedHashMap<>();
+        arrays.forEach((k, a) -> out.put(k, dev.tract.judge.model.Checkpoints.lazy(a)));
         return out;
     }
 
