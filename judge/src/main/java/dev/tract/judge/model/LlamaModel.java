@@ -303,6 +303,9 @@ public final class LlamaModel implements AutoCloseable {
         if (scriptApplies(training)) {
             return runScript(inputIds, positions, keyMask, cache, false);
         }
+        if (scriptTrains(training, cache)) {
+            return trainScript(inputIds, positions, keyMask);
+        }
         Shape shape = inputIds.getShape();
         long batch = shape.get(0);
         long t = shape.get(1);
@@ -347,33 +350,86 @@ public final class LlamaModel implements AutoCloseable {
                 && !JniUtils.isGradMode();
     }
 
-    private NDArray runScript(NDArray inputIds, NDArray positions, NDArray keyMask, KvCache cache,
-                              boolean lastLogits) {
+    /** Training without LoRA runs the same program, recorded for the backward pass (see {@link #trainScript}). */
+    private boolean scriptTrains(boolean training, KvCache cache) {
+        return scriptEnabled && training && cache == null && lora == null && manager instanceof PtNDManager;
+    }
+
+    /**
+     * The training forward as one engine call: the program is the step-by-step forward operation for operation, so
+     * the loss and gradients are the same bit for bit; what changes is that the engine frees every intermediate the
+     * backward pass does not need at once (the step-by-step path holds each until the step ends), which makes a
+     * step faster and smaller.
+     */
+    private NDArray trainScript(NDArray inputIds, NDArray positions, NDArray keyMask) {
         PtNDManager pt = (PtNDManager) manager;
+        prepareScript();
+        if (scriptTrainWeights == null) {
+            scriptTrainWeights = new ArrayList<>();
+            for (PtNDArray w : scriptWeightArrays()) {
+                // names that DJL packs into the program's list arguments
+                w.setName("ws[]");
+                scriptTrainWeights.add(w);
+            }
+            scriptTrainConstants = new ArrayList<>();
+            for (NDArray c : new NDArray[] {eps, scale, meanColumn, rope.inverseFrequencies(), rope.rotation()}) {
+                c.setName("consts[]");
+                scriptTrainConstants.add(c);
+            }
+        }
+        if (noMask == null) {
+            noMask = manager.create(new float[0]);
+            NDScope.unregister(noMask);
+        }
+        Integer window = config.slidingWindow();
+        long[] ints = {config.numHiddenLayers(), config.numAttentionHeads(), config.numKeyValueHeads(),
+            config.headSize(), 0, window == null ? 0 : window, 0, keyMask == null ? 0 : 1,
+            dtype == DataType.FLOAT32 ? 1 : 0, 0};
+        scriptedCalls++;
+        return scripted.train(pt, inputIds, positions, keyMask == null ? noMask : keyMask, scriptTrainWeights,
+                scriptTrainConstants, ints);
+    }
+
+    private List<NDArray> scriptTrainWeights;
+    private List<NDArray> scriptTrainConstants;
+    private NDArray noMask;
+
+    private void prepareScript() {
         if (scripted == null) {
-            scripted = new ScriptedInference(pt);
+            scripted = new ScriptedInference((PtNDManager) manager);
             empty = manager.create(new float[0]).toType(dtype, false);
             NDScope.unregister(empty);
             scriptConstants = IValue.listFrom(pt(eps), pt(scale), pt(meanColumn),
                     pt(rope.inverseFrequencies()), pt(rope.rotation()));
             noCache = IValue.listFrom(new PtNDArray[0]);
         }
-        if (scriptWeights == null) {
-            List<PtNDArray> ws = new ArrayList<>();
-            ws.add(pt(params.get(EMBED)));
-            ws.add(pt(params.get(FINAL_NORM)));
-            ws.add(pt(config.tieWordEmbeddings() ? params.get(EMBED) : params.get(LM_HEAD)));
-            for (int i = 0; i < config.numHiddenLayers(); i++) {
-                String p = "model.layers." + i + ".";
-                String o = projectionPath(i, "o_proj");
-                String down = projectionPath(i, "down_proj");
-                for (String name : new String[] {p + "input_layernorm.weight", qkvName(i) + ".weight",
-                        qkvName(i) + ".bias", o + ".weight", o + ".bias", p + "post_attention_layernorm.weight",
-                        gateUpName(i) + ".weight", gateUpName(i) + ".bias", down + ".weight", down + ".bias"}) {
-                    ws.add(pt(params.getOrDefault(name, empty)));
-                }
+    }
+
+    /** The weights in the program's order (see its header). */
+    private List<PtNDArray> scriptWeightArrays() {
+        List<PtNDArray> ws = new ArrayList<>();
+        ws.add(pt(params.get(EMBED)));
+        ws.add(pt(params.get(FINAL_NORM)));
+        ws.add(pt(config.tieWordEmbeddings() ? params.get(EMBED) : params.get(LM_HEAD)));
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            String o = projectionPath(i, "o_proj");
+            String down = projectionPath(i, "down_proj");
+            for (String name : new String[] {p + "input_layernorm.weight", qkvName(i) + ".weight",
+                    qkvName(i) + ".bias", o + ".weight", o + ".bias", p + "post_attention_layernorm.weight",
+                    gateUpName(i) + ".weight", gateUpName(i) + ".bias", down + ".weight", down + ".bias"}) {
+                ws.add(pt(params.getOrDefault(name, empty)));
             }
-            scriptWeights = IValue.listFrom(ws.toArray(new PtNDArray[0]));
+        }
+        return ws;
+    }
+
+    private NDArray runScript(NDArray inputIds, NDArray positions, NDArray keyMask, KvCache cache,
+                              boolean lastLogits) {
+        PtNDManager pt = (PtNDManager) manager;
+        prepareScript();
+        if (scriptWeights == null) {
+            scriptWeights = IValue.listFrom(scriptWeightArrays().toArray(new PtNDArray[0]));
         }
         Integer window = config.slidingWindow();
         long[] ints = {config.numHiddenLayers(), config.numAttentionHeads(), config.numKeyValueHeads(),
@@ -405,6 +461,7 @@ public final class LlamaModel implements AutoCloseable {
             scriptWeights.close();
             scriptWeights = null;
         }
+        scriptTrainWeights = null;
     }
 
     /** Logits over the vocabulary for hidden states [..., hidden]. */
@@ -519,6 +576,9 @@ public final class LlamaModel implements AutoCloseable {
             lora.close();
         }
         dropScriptWeights();
+        if (noMask != null) {
+            noMask.close();
+        }
         if (scripted != null) {
             scriptConstants.close();
             noCache.close();

@@ -7,12 +7,16 @@ package dev.tract.judge.model;
  *   <li>weights: every parameter;</li>
  *   <li>gradients and optimizer state: one gradient and AdamW's two moments per trainable parameter (all of them, or
  *       LoRA's A and B);</li>
- *   <li>activations of training: every tensor the forward pass makes stays alive until the step ends (the engine
- *       frees a step's arrays together), so per layer and token: the two norms (3 × hidden each), the q/k/v
- *       projection, the rotary embedding (5 × (q + k)), the attention's copies (3 × q + 2 × kv) and its output
- *       projections and residuals (4 × hidden), the MLP (5 × intermediate), and per layer four attention maps of
- *       batch × heads × length²; then the logits of the target tokens and their log-softmax, and the backward
- *       pass's working set (three attention maps, the largest layer's gradients and the logits' gradients);</li>
+ *   <li>activations of training. Full fine-tuning runs the forward as one engine call, which keeps only what the
+ *       backward pass reads, per layer and token: the residual stream, the two norms' outputs and their scaled
+ *       copies (6 × hidden), the q/k/v projection and the rotated q and k, the attention's copies of q and of its
+ *       output (2 × q), the MLP (5 × intermediate), and one attention map (batch × heads × length²) per layer.
+ *       With LoRA every operation is its own call and every tensor the forward pass makes stays alive until the
+ *       step ends: per layer and token the two norms (3 × hidden each), the projection, the rotary embedding
+ *       (5 × (q + k)), the attention's copies (3 × q + 2 × kv), its output projections and residuals
+ *       (4 × hidden), the MLP (5 × intermediate), the adapters' dropout and products, and four attention maps per
+ *       layer. Then, either way, the logits of the target tokens and their log-softmax, and the backward pass's
+ *       working set (three attention maps, the largest layer's gradients and the logits' gradients);</li>
  *   <li>KV cache of generation: keys and values of every layer for every row and every slot (continuous batching
  *       keeps {@code longest prompt + 4 × max_new_tokens} slots per row), with the prefill of a full batch of
  *       prompts as the working set;</li>
@@ -50,8 +54,16 @@ public record MemoryEstimate(long weights, long gradients, long optimizer, long 
         long kv = (long) c.numKeyValueHeads() * c.headSize();
         long i = c.intermediateSize();
         long map = (long) batch * c.numAttentionHeads() * length * length;
-        long perToken = 10 * h + (q + 2 * kv) + 5 * (q + kv) + 3 * q + 2 * kv + 5 * i + loraPerToken(c, lora);
-        long layers = c.numHiddenLayers() * (n * perToken + 4 * map);
+        long layers;
+        if (lora == null) {
+            // one engine call (LlamaModel's training program): what the backward pass reads stays, the rest is
+            // freed at once; two more attention maps while a layer's softmax is computed
+            long perToken = 6 * h + (q + 2 * kv) + (q + kv) + 2 * q + 5 * i;
+            layers = c.numHiddenLayers() * (n * perToken + map) + 2 * map;
+        } else {
+            long perToken = 10 * h + (q + 2 * kv) + 5 * (q + kv) + 3 * q + 2 * kv + 5 * i + loraPerToken(c, lora);
+            layers = c.numHiddenLayers() * (n * perToken + 4 * map);
+        }
         // embedding, rotary tables, the mask (bool, float and two steps of arithmetic) and the final norm
         long shared = n * h + 3L * batch * length * c.headSize() + 4L * batch * length * length + 3 * n * h;
         long vocab = c.vocabSize();

@@ -1,10 +1,13 @@
 package dev.tract.judge.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -12,6 +15,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
@@ -61,8 +65,38 @@ final class ScriptedInference implements AutoCloseable {
         }
     }
 
+    /**
+     * The program's decoder for training, with gradients recorded: the final hidden states [B, T, hidden]. The
+     * weights and constants are the model's own arrays, named as DJL's list inputs; {@code ints} as for
+     * {@link #run}.
+     */
+    NDArray train(PtNDManager manager, NDArray ids, NDArray positions, NDArray keyMask, List<NDArray> weights,
+                  List<NDArray> constants, long[] ints) {
+        if (method == null) {
+            method = manager.create(new float[0]);
+            method.setName("module_method:decode_for_training");
+            NDScope.unregister(method);
+        }
+        NDList in = new NDList(method, ids, positions, keyMask);
+        in.addAll(weights);
+        in.addAll(constants);
+        NDArray intArray = manager.create(ints);
+        in.add(intArray);
+        JniUtils.setGraphExecutorOptimize(false);
+        try {
+            return IValueUtils.forward(module, in, true).singletonOrThrow();
+        } finally {
+            intArray.close();
+        }
+    }
+
+    private NDArray method;
+
     @Override
     public void close() {
+        if (method != null) {
+            method.close();
+        }
         module.close();
     }
 

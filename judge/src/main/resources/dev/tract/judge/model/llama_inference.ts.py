@@ -89,6 +89,15 @@ class LlamaInference(Module):
       h = torch.linear(h.select(1, t - 1), ws[2]).to(6)
     ops.profiler._record_function_exit(span)
     return h
+  # Training: the same decoder, no cache, called with gradients on so that the engine records it for the backward
+  # pass (the same operations as LlamaModel's step-by-step forward, so the same gradients). ints as in forward.
+  def decode_for_training(self: __torch__.LlamaInference, ids: Tensor, positions: Tensor, key_mask: Tensor,
+      ws: List[Tensor], consts: List[Tensor], ints: Tensor) -> Tensor:
+    li = annotate(List[int], [])
+    for j in range(ints.size(0)):
+      li.append(int(ints[j]))
+    no_cache = annotate(List[Tensor], [])
+    return self.forward(ids, positions, key_mask, ws, consts, no_cache, no_cache, li)
   def rms(self: __torch__.LlamaInference, x: Tensor, w: Tensor, mean_col: Tensor, eps: Tensor, fp32: bool) -> Tensor:
     x32 = x
     if not fp32:

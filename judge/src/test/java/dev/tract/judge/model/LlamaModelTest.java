@@ -260,6 +260,66 @@ class LlamaModelTest {
         }
     }
 
+    /**
+     * Training runs the same program with gradients recorded: for every architecture (biases, sliding windows,
+     * grouped and tied heads) and a right-padded batch, the loss and every parameter's gradient equal those of the
+     * step-by-step forward bit for bit, and the program ran.
+     */
+    @Test
+    void trainingThroughTheOneCallProgramGivesTheStepByStepGradientsBitForBit() throws Exception {
+        int n = 0;
+        for (LlamaConfig c : architectures()) {
+            Path dir = TestModels.withConfig(tmp.resolve("train" + n++), c, 500 + n);
+            Map<String, float[]>[] grads = new Map[2];
+            float[] loss = new float[2];
+            for (int k = 0; k < 2; k++) {
+                boolean scripted = k == 0;
+                try (LlamaModel m = Checkpoints.load(dir, Device.cpu(), DataType.FLOAT32)) {
+                    m.scriptedInference(scripted);
+                    m.parameters().values().forEach(p -> p.setRequiresGradient(true));
+                    long before = m.scriptedCalls();
+                    try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope();
+                         ai.djl.training.GradientCollector gc = ai.djl.engine.Engine.getInstance()
+                                 .newGradientCollector()) {
+                        scope.suppressNotUsedWarning();
+                        ai.djl.ndarray.NDManager nd = m.manager();
+                        // two rows of 9; the second is 6 real tokens then padding
+                        long[] ids = new long[18];
+                        long[] pos = new long[18];
+                        boolean[] mask = new boolean[18];
+                        for (int i = 0; i < 9; i++) {
+                            ids[i] = 3 + 31 * i % 300;
+                            ids[9 + i] = i < 6 ? 7 + 17 * i % 300 : 0;
+                            pos[i] = i;
+                            pos[9 + i] = i;
+                            mask[i] = true;
+                            mask[9 + i] = i < 6;
+                        }
+                        ai.djl.ndarray.types.Shape shape = new ai.djl.ndarray.types.Shape(2, 9);
+                        ai.djl.ndarray.NDArray hidden = m.forward(nd.create(ids, shape), nd.create(pos, shape),
+                                nd.create(mask, shape), null, true);
+                        ai.djl.ndarray.NDArray l = m.logits(hidden).logSoftmax(2).mul(-1).mean();
+                        gc.backward(l);
+                        loss[k] = l.getFloat();
+                    }
+                    assertThat(m.scriptedCalls() - before).as(c.modelType() + " ran the program")
+                            .isEqualTo(scripted ? 1 : 0);
+                    grads[k] = new LinkedHashMap<>();
+                    for (Map.Entry<String, ai.djl.ndarray.NDArray> e : m.parameters().entrySet()) {
+                        grads[k].put(e.getKey(), e.getValue().getGradient().toFloatArray());
+                    }
+                }
+            }
+            assertThat(loss[0]).as(c.modelType()).isEqualTo(loss[1]);
+            assertThat(grads[0].keySet()).isEqualTo(grads[1].keySet());
+            for (String name : grads[0].keySet()) {
+                assertThat(grads[0].get(name)).as(c.modelType() + " " + name).containsExactly(grads[1].get(name));
+                assertThat(grads[0].get(name)).as(name + " has a gradient").isNotEqualTo(
+                        new float[grads[0].get(name).length]);
+            }
+        }
+    }
+
     @Test
     void theOneCallInferencePassEqualsTheStepByStepForwardBitForBit() throws Exception {
         int n = 0;
