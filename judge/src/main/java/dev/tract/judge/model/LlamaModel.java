@@ -338,8 +338,8 @@ public final class LlamaModel implements AutoCloseable {
     }
 
     /**
-     * Whether inference passes run as one engine call ({@link ScriptedInference}); on by default. Off, every
-     * operation is its own call, as in training. Both give the same outputs.
+     * Whether forward passes run as one engine call ({@link ScriptedInference}): inference, and training without
+     * LoRA; on by default. Off, every operation is its own call. Both give the same outputs and gradients.
      */
     public void scriptedInference(boolean enabled) {
         scriptEnabled = enabled;
@@ -447,7 +447,7 @@ public final class LlamaModel implements AutoCloseable {
 
     private long scriptedCalls;
 
-    /** Inference passes run as one call so far. */
+    /** Forward passes run as one call so far (inference and training). */
     long scriptedCalls() {
         return scriptedCalls;
     }

@@ -26,7 +26,8 @@ import java.util.zip.ZipOutputStream;
  * same operations run inside libtorch's TorchScript interpreter: the program ({@code llama_inference.ts.py}, next
  * to this class) is packaged as a TorchScript archive in memory and loaded by the engine; it holds no weights (they
  * are passed in, the model's own tensors) and computes what {@link LlamaModel#forward} computes, operation for
- * operation, so its outputs are bit-identical (LlamaModelTest checks this).
+ * operation, so its outputs are bit-identical (LlamaModelTest checks this). Training without LoRA calls the same
+ * decoder with gradients recorded ({@link #train}), and its gradients are bit-identical too.
  */
 final class ScriptedInference implements AutoCloseable {
     private static final String CLASS_NAME = "LlamaInference";
