@@ -9,8 +9,9 @@ package dev.tract.judge.model;
  *       LoRA's A and B);</li>
  *   <li>activations of training. Full fine-tuning runs the forward as one engine call, which keeps only what the
  *       backward pass reads, per layer and token: the residual stream, the two norms' outputs and their scaled
- *       copies (6 × hidden), the q/k/v projection and the rotated q and k, the attention's copies of q and of its
- *       output (2 × q), the MLP (5 × intermediate), and one attention map (batch × heads × length²) per layer.
+ *       copies (6 × hidden), the q/k/v projection and the rotated q and k, the attention's contiguous copies of q,
+ *       k, v and of its output (2 × q + 2 × kv), the MLP (5 × intermediate), and one attention map
+ *       (batch × heads × length²) per layer.
  *       With LoRA every operation is its own call and every tensor the forward pass makes stays alive until the
  *       step ends: per layer and token the two norms (3 × hidden each), the projection, the rotary embedding
  *       (5 × (q + k)), the attention's copies (3 × q + 2 × kv), its output projections and residuals
@@ -58,7 +59,7 @@ public record MemoryEstimate(long weights, long gradients, long optimizer, long 
         if (lora == null) {
             // one engine call (LlamaModel's training program): what the backward pass reads stays, the rest is
             // freed at once; two more attention maps while a layer's softmax is computed
-            long perToken = 6 * h + (q + 2 * kv) + (q + kv) + 2 * q + 5 * i;
+            long perToken = 6 * h + (q + 2 * kv) + (q + kv) + 2 * q + 2 * kv + 5 * i;
             layers = c.numHiddenLayers() * (n * perToken + map) + 2 * map;
         } else {
             long perToken = 10 * h + (q + 2 * kv) + 5 * (q + kv) + 3 * q + 2 * kv + 5 * i + loraPerToken(c, lora);
