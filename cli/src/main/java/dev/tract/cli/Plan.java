@@ -42,28 +42,24 @@ final class Plan {
     private Plan() {}
 
     /** The spec's stages, planned for a device of {@code deviceBytes} with {@code runtime} bytes held by the engine. */
-    static List<Stage> stages(PipelineSpec spec, LlamaConfig config, JudgeTokenizer tok, long deviceBytes,
-                              long runtime, int generationRows, int workers, Throughput speed) {
+    static List<Stage> stages(PipelineSpec spec, List<JudgeExample> train, LlamaConfig config, JudgeTokenizer tok,
+                              long deviceBytes, long runtime, int generationRows, int workers, Throughput speed) {
         Method method = spec.methodEnum();
         List<Stage> out = new ArrayList<>();
         PromptTemplate template = PromptTemplate.named(spec.template());
         ScoreTokens scores = ScoreTokens.detect(tok);
-        List<JudgeExample> train = method.trains() ? load(spec.trainData(), "train_data", false) : List.of();
         double feedbackTokens = meanFeedbackTokens(train, tok, spec.generation().maxNewTokens());
         if (method.trains()) {
             out.add(train("stage1", spec.stage1(), Objective.named(method.stage1Objective()), train, config, tok,
-                    scores, template, spec.seed(), deviceBytes, runtime, speed));
+                    scores, template, spec.seed(), deviceBytes, runtime, speed, List.of()));
             if (method.twoStages()) {
                 ExampleEncoder enc = new ExampleEncoder(tok, scores, template, spec.stage2().maxLength());
                 out.add(generate("cots", train, 1, enc, spec, config, feedbackTokens, deviceBytes, runtime,
                         generationRows, workers, speed, List.of("one CoT per training example, as long as the "
                                 + "annotated feedbacks on average")));
-                Stage s2 = train("stage2", spec.stage2(), Objective.named(method.stage2Objective()), train, config,
-                        tok, scores, template, spec.seed(), deviceBytes, runtime, speed);
-                List<String> notes = new ArrayList<>(s2.notes());
-                notes.add("the CoTs are assumed as long as the annotated feedbacks");
-                out.add(new Stage(s2.name(), s2.kind(), s2.examples(), s2.tokens(), s2.paddedTokens(), s2.steps(),
-                        0, s2.longest(), s2.memory(), s2.seconds(), notes, s2.fits()));
+                out.add(train("stage2", spec.stage2(), Objective.named(method.stage2Objective()), train, config,
+                        tok, scores, template, spec.seed(), deviceBytes, runtime, speed,
+                        List.of("the CoTs are assumed as long as the annotated feedbacks")));
             }
         }
         for (PipelineSpec.EvalSet set : spec.evalSets()) {
@@ -81,13 +77,12 @@ final class Plan {
 
     private static Stage train(String name, PipelineSpec.Stage h, Objective objective, List<JudgeExample> data,
                                LlamaConfig config, JudgeTokenizer tok, ScoreTokens scores, PromptTemplate template,
-                               long seed, long deviceBytes, long runtime, Throughput speed) {
+                               long seed, long deviceBytes, long runtime, Throughput speed,
+                               List<String> moreNotes) {
         ExampleEncoder enc = new ExampleEncoder(tok, scores, template, h.maxLength());
         List<EncodedExample> encoded = Trainer.encode(data, enc, objective);
         int n = encoded.size();
-        int batches = (n + h.batchSize() - 1) / h.batchSize();
-        int steps = h.steps() > 0 ? h.steps()
-                : Math.max(1, (int) Math.ceil(h.epochs() * batches / h.gradAccumulation()));
+        int steps = Trainer.totalSteps(h.steps(), h.epochs(), h.batchSize(), h.gradAccumulation(), n);
         int[] lengths = encoded.stream().mapToInt(EncodedExample::length).toArray();
         // the batches the trainer will draw: same batcher, same seed
         Batcher batcher = new Batcher(lengths, h.batchSize(), seed);
@@ -117,6 +112,7 @@ final class Plan {
         notes.add(objective.id() + ", batch " + h.batchSize() + " x " + h.gradAccumulation() + " accumulated, "
                 + (lora == null ? "full fine-tuning" : "LoRA rank " + lora.rank()) + ", longest example " + longest
                 + " of max_length " + h.maxLength());
+        notes.addAll(moreNotes);
         List<String> fits = mem.total() <= deviceBytes ? List.of()
                 : trainingFixes(name, h, config, lora, longest, target, deviceBytes, runtime);
         return new Stage(name, "train", n, real, padded, steps, 0, longest, mem, seconds, notes, fits);

@@ -124,10 +124,13 @@ final class PlanCommand implements Callable<Integer> {
                 modelDir = made;
             }
             LlamaConfig config = LlamaConfig.read(modelDir.resolve(LlamaConfig.FILE));
+            Method method = pipeline.methodEnum();
+            List<JudgeExample> train = method.trains() ? Plan.load(pipeline.trainData(), "train_data", false)
+                    : List.of();
             try (JudgeTokenizer tok = JudgeTokenizer.load(modelDir)) {
-                Plan.Throughput speed = throughput(pipeline, config, tok, modelDir, gpu);
-                List<Plan.Stage> stages = Plan.stages(pipeline, config, tok, device, runtime, generationBatch,
-                        workers, speed);
+                Plan.Throughput speed = throughput(pipeline, train, config, tok, modelDir, gpu);
+                List<Plan.Stage> stages = Plan.stages(pipeline, train, config, tok, device, runtime,
+                        generationBatch, workers, speed);
                 print(pipeline, config, device, gpu, runtime, speed, stages);
                 return 0;
             }
@@ -156,8 +159,8 @@ final class PlanCommand implements Callable<Integer> {
     }
 
     /** Given figures; else, for the CPU and a model small enough, a few steps and a short generation here. */
-    private Plan.Throughput throughput(PipelineSpec p, LlamaConfig config, JudgeTokenizer tok, Path modelDir,
-                                       boolean gpu) throws Exception {
+    private Plan.Throughput throughput(PipelineSpec p, List<JudgeExample> trainData, LlamaConfig config,
+                                       JudgeTokenizer tok, Path modelDir, boolean gpu) throws Exception {
         if (trainTokensPerS != null && generateTokensPerS != null) {
             return new Plan.Throughput(trainTokensPerS, generateTokensPerS, "given");
         }
@@ -165,7 +168,7 @@ final class PlanCommand implements Callable<Integer> {
             return null;
         }
         Method method = p.methodEnum();
-        List<JudgeExample> data = method.trains() ? Plan.load(p.trainData(), "train_data", false)
+        List<JudgeExample> data = method.trains() ? trainData
                 : Plan.load(p.evalSets().get(0).data(), "eval_sets." + p.evalSets().get(0).name() + ".data", true);
         data = data.subList(0, Math.min(data.size(), 64));
         ScoreTokens scores = ScoreTokens.detect(tok);

@@ -97,11 +97,16 @@ public final class Trainer {
 
     /** The number of optimizer steps this config makes over this data. */
     public int totalSteps() {
-        if (config.steps() > 0) {
-            return config.steps();
+        return totalSteps(config.steps(), config.epochs(), config.batchSize(), config.gradAccumulation(), data.size());
+    }
+
+    /** Optimizer steps: {@code steps} when positive, else {@code epochs} over the batches, per accumulation. */
+    public static int totalSteps(int steps, double epochs, int batchSize, int gradAccumulation, int examples) {
+        if (steps > 0) {
+            return steps;
         }
-        int batches = new Batcher(new int[data.size()], config.batchSize(), 0).batchesPerEpoch();
-        return Math.max(1, (int) Math.ceil(config.epochs() * batches / config.gradAccumulation()));
+        int batches = new Batcher(new int[examples], batchSize, 0).batchesPerEpoch();
+        return Math.max(1, (int) Math.ceil(epochs * batches / gradAccumulation));
     }
 
     /**
