@@ -105,10 +105,14 @@ public class CpuActivitiesImpl implements CpuActivities {
     private String storeData(ArtifactStore store, List<JudgeExample> examples, String digest) throws IOException {
         String key = "data/" + digest + "/data.jsonl";
         if (!store.exists(key)) {
-            Path tmp = env.workDir().resolve("prepare").resolve(digest + ".jsonl");
-            CanonicalJson.write(tmp, examples);
-            store.putFile(key, tmp);
-            Files.deleteIfExists(tmp);
+            // written under a name of its own: two pipelines preparing the same data at once each store a whole file
+            Path tmp = Digests.aside(env.workDir().resolve("prepare").resolve(digest + ".jsonl"));
+            try {
+                CanonicalJson.write(tmp, examples);
+                store.putFile(key, tmp);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
         }
         return store.uri(key);
     }

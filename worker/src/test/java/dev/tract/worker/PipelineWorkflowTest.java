@@ -332,6 +332,11 @@ class PipelineWorkflowTest {
         assertThat(b.evals().get(0).pearson()).isEqualTo(a.evals().get(0).pearson());
         assertThat(steps.stream().filter(s -> s.startsWith("stage1")).count()).as("both trained, side by side")
                 .isGreaterThan(20);
+        for (String id : List.of("twin-a", "twin-b")) {
+            assertThat(client.fetchHistory(id).getEvents().stream().filter(e -> e.hasActivityTaskStartedEventAttributes())
+                    .mapToInt(e -> e.getActivityTaskStartedEventAttributes().getAttempt()))
+                    .as(id + ": no activity failed and was retried").containsOnly(1);
+        }
         Path stage = Path.of(java.net.URI.create(a.stages().get(1).outputUri())).getParent();
         String latest = Files.readString(stage.resolve("checkpoints/LATEST")).strip();
         assertThat(latest).endsWith("/step-000020");

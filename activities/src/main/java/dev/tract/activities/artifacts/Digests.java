@@ -40,6 +40,14 @@ public final class Digests {
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
     }
 
+    /**
+     * A fresh name beside {@code target} to write into before moving into place: unique to this call, so that two
+     * activities writing the same file at once on one worker never share a half-written one.
+     */
+    public static Path aside(Path target) {
+        return target.resolveSibling(target.getFileName() + ".tmp-" + java.util.UUID.randomUUID());
+    }
+
     /** The sha256 of a string, in hex. */
     public static String sha256Hex(String text) {
         return java.util.HexFormat.of().formatHex(sha().digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));

@@ -2,13 +2,17 @@ package dev.tract.activities.artifacts;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * Artifacts in a local folder. Each file's sha256 sits in a parallel tree under {@code .sha256/}; files are
@@ -42,11 +46,11 @@ public final class LocalArtifactStore implements ArtifactStore {
         Path target = path(key);
         Files.createDirectories(target.getParent());
         String sha = Digests.sha256(file);
-        Path tmp = target.resolveSibling(target.getFileName() + ".tmp-" + System.nanoTime());
+        Path tmp = Digests.aside(target);
         Files.copy(file, tmp, StandardCopyOption.REPLACE_EXISTING);
         Path digest = digestPath(key);
         Files.createDirectories(digest.getParent());
-        Path digestTmp = digest.resolveSibling(digest.getFileName() + ".tmp-" + System.nanoTime());
+        Path digestTmp = Digests.aside(digest);
         Files.writeString(digestTmp, sha, StandardCharsets.UTF_8);
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         Files.move(digestTmp, digest, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -71,7 +75,7 @@ public final class LocalArtifactStore implements ArtifactStore {
             throw new java.io.FileNotFoundException(uri(key));
         }
         Files.createDirectories(target.toAbsolutePath().getParent());
-        Path tmp = target.resolveSibling(target.getFileName() + ".part");
+        Path tmp = Digests.aside(target);
         Files.copy(source, tmp, StandardCopyOption.REPLACE_EXISTING);
         Path digest = digestPath(key);
         String want = Files.isRegularFile(digest) ? Files.readString(digest, StandardCharsets.UTF_8).strip() : null;
@@ -90,10 +94,11 @@ public final class LocalArtifactStore implements ArtifactStore {
         if (!Files.isDirectory(dir)) {
             return out;
         }
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().contains(".tmp-"))
-                    .forEach(f -> out.add(root.relativize(f).toString().replace('\\', '/')));
-        }
+        walk(dir, (f, attrs) -> {
+            if (attrs.isRegularFile() && !f.getFileName().toString().contains(".tmp-")) {
+                out.add(root.relativize(f).toString().replace('\\', '/'));
+            }
+        }, false);
         out.sort(Comparator.naturalOrder());
         return out;
     }
@@ -101,13 +106,49 @@ public final class LocalArtifactStore implements ArtifactStore {
     @Override
     public void deletePrefix(String prefix) throws IOException {
         for (Path p : new Path[] {root.resolve(Keys.check(prefix)), root.resolve(DIGESTS).resolve(prefix)}) {
-            if (Files.exists(p)) {
-                try (Stream<Path> s = Files.walk(p)) {
-                    for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
-                        Files.deleteIfExists(q);
+            walk(p, (f, attrs) -> Files.deleteIfExists(f), true);
+        }
+    }
+
+    private interface FileAction {
+        void accept(Path file, BasicFileAttributes attrs) throws IOException;
+    }
+
+    /**
+     * Visits the files under {@code dir} (and removes each folder after its files when {@code deleteFolders}),
+     * passing over whatever another writer removes meanwhile: two trainings of the same stage on one worker prune
+     * one checkpoint folder, and neither fails because the other got to a file first.
+     */
+    private static void walk(Path dir, FileAction action, boolean deleteFolders) throws IOException {
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                action.accept(file, attrs);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) {
+                    return FileVisitResult.CONTINUE;
+                }
+                throw e;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                if (e != null && !(e instanceof NoSuchFileException)) {
+                    throw e;
+                }
+                if (deleteFolders) {
+                    try {
+                        Files.deleteIfExists(d);
+                    } catch (DirectoryNotEmptyException written) {
+                        // another writer put a file here after the walk passed: it stays
                     }
                 }
+                return FileVisitResult.CONTINUE;
             }
-        }
+        });
     }
 }

@@ -177,7 +177,7 @@ public final class S3ArtifactStore implements ArtifactStore {
     @Override
     public void getFile(String key, Path target) throws IOException {
         Files.createDirectories(target.toAbsolutePath().getParent());
-        Path tmp = target.resolveSibling(target.getFileName() + ".part");
+        Path tmp = Digests.aside(target);
         Files.deleteIfExists(tmp);
         GetObjectResponse r;
         try {

@@ -7,7 +7,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.training.GradientCollector;
 import dev.tract.judge.JudgeInputException;
 import dev.tract.judge.data.JudgeExample;
 import dev.tract.judge.model.Lora;
@@ -36,10 +35,14 @@ import org.slf4j.LoggerFactory;
  * (seed, step), so on the CPU a run that checkpoints, dies and resumes in a new process ends with bit-identical
  * weights to one that never stopped. A stop request finishes the current step, checkpoints and returns.
  *
- * <p>One training run at a time per process: DJL allows a single gradient collector.
+ * <p>Runs on several threads of one process train side by side, each with the result it would have alone: gradients
+ * are recorded per thread ({@link GradMode}), and the forward passes that draw dropout masks take the process's one
+ * random generator in turn.
  */
 public final class Trainer {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+    /** Held while a step seeds libtorch's process-wide generator and draws its dropout masks. */
+    private static final Object RANDOM = new Object();
 
     private final LlamaModel model;
     private final TrainConfig config;
@@ -119,6 +122,7 @@ public final class Trainer {
         int total = totalSteps();
         LrSchedule schedule = LrSchedule.of(config.lr(), config.warmupRatio(), total);
         AdamW adam = new AdamW(trainable, model.manager(), 0.9, 0.999, 1e-8, config.weightDecay());
+        boolean dropout = model.lora() != null && model.lora().config().dropout() > 0;
         int[] lengths = data.stream().mapToInt(EncodedExample::length).toArray();
         Batcher batcher = new Batcher(lengths, config.batchSize(), config.seed());
         int threads = EngineThreads.pin();
@@ -182,13 +186,22 @@ public final class Trainer {
                     rows.add(data.get(i));
                 }
                 TrainBatch batch = TrainBatch.of(rows, padId, config.objective());
-                engine.setRandomSeed((int) (config.seed() * 1_000_003L + step * 131L + micro));
-                try (NDScope scope = new NDScope(); GradientCollector gc = engine.newGradientCollector()) {
+                try (NDScope scope = new NDScope(); GradMode recording = GradMode.recording()) {
                     scope.suppressNotUsedWarning();
-                    Losses.Parts parts = losses.compute(batch, true);
+                    Losses.Parts parts;
+                    if (dropout) {
+                        // libtorch has one random generator per process: the seed and the masks drawn from it are
+                        // taken together, so a training beside this one cannot shift them
+                        synchronized (RANDOM) {
+                            engine.setRandomSeed((int) (config.seed() * 1_000_003L + step * 131L + micro));
+                            parts = losses.compute(batch, true);
+                        }
+                    } else {
+                        parts = losses.compute(batch, true);
+                    }
                     NDArray scaled = config.gradAccumulation() > 1
                             ? parts.total().div((float) config.gradAccumulation()) : parts.total();
-                    gc.backward(scaled);
+                    GradMode.backward(scaled);
                     stepLoss += parts.total().getFloat() / config.gradAccumulation();
                     stepCe += parts.ce() == null ? Double.NaN : parts.ce().getFloat() / config.gradAccumulation();
                     stepRaft += parts.raft() == null ? Double.NaN

@@ -61,6 +61,33 @@ class TrainerTest {
         assertThat(weightsDigest(tmp.resolve("a"))).isNotEqualTo(weightsDigest(model));
     }
 
+    /**
+     * One worker may run several trainings at once: three side by side (full, and two LoRA runs drawing dropout
+     * masks) each end with the weights they reach alone, bit for bit.
+     */
+    @Test
+    void trainingsSideBySideInOneProcessEachGiveTheWeightsTheyGiveAlone() throws Exception {
+        Path model = TestModels.tiny();
+        ResumeHarness.run(model, tmp.resolve("ck-full"), false, 0, tmp.resolve("full"));
+        ResumeHarness.run(model, tmp.resolve("ck-lora"), true, 0, tmp.resolve("lora"));
+        List<java.util.concurrent.Callable<TrainResult>> runs = List.of(
+                () -> ResumeHarness.run(model, tmp.resolve("ck-full-2"), false, 0, tmp.resolve("full-2")),
+                () -> ResumeHarness.run(model, tmp.resolve("ck-lora-2"), true, 0, tmp.resolve("lora-2")),
+                () -> ResumeHarness.run(model, tmp.resolve("ck-lora-3"), true, 0, tmp.resolve("lora-3")));
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(runs.size());
+        try {
+            for (java.util.concurrent.Future<TrainResult> f : pool.invokeAll(runs)) {
+                assertThat(f.get().steps()).isEqualTo(6);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(weightsDigest(tmp.resolve("full-2"))).isEqualTo(weightsDigest(tmp.resolve("full")));
+        assertThat(weightsDigest(tmp.resolve("lora-2"))).isEqualTo(weightsDigest(tmp.resolve("lora")));
+        assertThat(weightsDigest(tmp.resolve("lora-3"))).isEqualTo(weightsDigest(tmp.resolve("lora")));
+        assertThat(weightsDigest(tmp.resolve("lora"))).isNotEqualTo(weightsDigest(tmp.resolve("full")));
+    }
+
     @Test
     void resumingWithAnotherThreadCountSaysTheResultWillNotBeBitIdentical() throws Exception {
         Path model = TestModels.tiny();
