@@ -230,6 +230,7 @@ public final class Generator {
             boolean[][] real = new boolean[batch][capacity];
             long[][] positions = new long[batch][capacity];
             int[] owner = new int[batch];
+            int[] startSlot = new int[batch];
             boolean[][] seen = new boolean[batch][];
             SplittableRandom[] rnd = new SplittableRandom[batch];
             List<List<Long>> generated = new ArrayList<>();
@@ -241,6 +242,7 @@ public final class Generator {
                 owner[r] = idx;
                 long[] p = prompts.get(idx);
                 int offset = longest - p.length;
+                startSlot[r] = offset;
                 for (int j = 0; j < p.length; j++) {
                     tokens[r][offset + j] = p[j];
                     real[r][offset + j] = true;
@@ -282,6 +284,28 @@ public final class Generator {
                     if (stats != null) {
                         stats.add(batch, sampled);
                     }
+                    boolean free = active(owner).length < batch;
+                    if (free && !waiting.isEmpty() && t + maxNew >= capacity) {
+                        // no room left for a whole generation: the slots before the oldest live row's first (and
+                        // before room for the longest prompt) are dropped, and the batch goes on
+                        int drop = t + 1 - longest;
+                        for (int r = 0; r < batch; r++) {
+                            if (owner[r] >= 0) {
+                                drop = Math.min(drop, startSlot[r]);
+                            }
+                        }
+                        if (drop > 0) {
+                            cache.dropBefore(drop);
+                            for (int r = 0; r < batch; r++) {
+                                shiftLeft(tokens[r], drop, pad);
+                                shiftLeft(real[r], drop);
+                                shiftLeft(positions[r], drop, 1);
+                                startSlot[r] -= drop;
+                            }
+                            t -= drop;
+                            compactions++;
+                        }
+                    }
                     // a free row takes the next waiting prompt, if its whole generation fits in the cache
                     for (int r = 0; r < batch; r++) {
                         if (owner[r] >= 0 || waiting.isEmpty()) {
@@ -293,6 +317,7 @@ public final class Generator {
                         }
                         int idx = waiting.poll();
                         join(cache, r, p, t, tokens, real, positions, shared);
+                        startSlot[r] = t + 1 - p.length;
                         owner[r] = idx;
                         seen[r] = seen(p, vocab);
                         nextPos[r] = p.length;
@@ -303,7 +328,7 @@ public final class Generator {
                     if (keep.length == 0) {
                         break;
                     }
-                    // no prompt can take a free row any more in this round: stop computing it
+                    // no prompt can take a free row any more: stop computing it
                     if (keep.length < batch && (waiting.isEmpty() || t + maxNew >= capacity)) {
                         KvCache kept = cache.keepRows(manager, keep);
                         cache.close();
@@ -314,6 +339,7 @@ public final class Generator {
                         seen = pick(seen, keep);
                         rnd = pick(rnd, keep);
                         owner = pick(owner, keep);
+                        startSlot = pick(startSlot, keep);
                         nextPos = pick(nextPos, keep);
                         List<List<Long>> g = new ArrayList<>();
                         for (int r : keep) {
@@ -323,6 +349,14 @@ public final class Generator {
                         logits = pick(logits, keep);
                         batch = keep.length;
                     }
+                    // attention reads only the slots of the sequences still in the batch
+                    int firstLive = t;
+                    for (int r = 0; r < batch; r++) {
+                        if (owner[r] >= 0) {
+                            firstLive = Math.min(firstLive, startSlot[r]);
+                        }
+                    }
+                    cache.attendFrom(firstLive);
                     logits = step(manager, tokens, positions, real, t, t + 1, cache);
                     t++;
                 }
@@ -331,6 +365,23 @@ public final class Generator {
             }
         }
         return java.util.Arrays.asList(out);
+    }
+
+    private static void shiftLeft(long[] row, int by, long fill) {
+        System.arraycopy(row, by, row, 0, row.length - by);
+        java.util.Arrays.fill(row, row.length - by, row.length, fill);
+    }
+
+    private static void shiftLeft(boolean[] row, int by) {
+        System.arraycopy(row, by, row, 0, row.length - by);
+        java.util.Arrays.fill(row, row.length - by, row.length, false);
+    }
+
+    private long compactions;
+
+    /** Times a continuous batch dropped the slots of ended sequences from its cache to take more prompts. */
+    public long compactions() {
+        return compactions;
     }
 
     private static int[] active(int[] owner) {
@@ -442,21 +493,23 @@ public final class Generator {
                            int to, KvCache cache) {
         int batch = tokens.length;
         int t = to - from;
+        int first = cache == null ? 0 : cache.first();
+        int keys = to - first;
         long[] ids = new long[batch * t];
         long[] pos = new long[batch * t];
-        boolean[] mask = real == null ? null : new boolean[batch * to];
+        boolean[] mask = real == null ? null : new boolean[batch * keys];
         for (int r = 0; r < batch; r++) {
             System.arraycopy(tokens[r], from, ids, r * t, t);
             System.arraycopy(positions[r], from, pos, r * t, t);
             if (mask != null) {
-                System.arraycopy(real[r], 0, mask, r * to, to);
+                System.arraycopy(real[r], first, mask, r * keys, keys);
             }
         }
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             NDArray idArray = manager.create(ids, new Shape(batch, t));
             NDArray posArray = manager.create(pos, new Shape(batch, t));
-            NDArray maskArray = mask == null ? null : manager.create(mask, new Shape(batch, to));
+            NDArray maskArray = mask == null ? null : manager.create(mask, new Shape(batch, keys));
             float[] flat = model.lastLogits(idArray, posArray, maskArray, cache).toFloatArray();
             int vocab = flat.length / batch;
             float[][] rows = new float[batch][];

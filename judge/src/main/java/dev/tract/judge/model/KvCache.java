@@ -19,6 +19,7 @@ public final class KvCache implements AutoCloseable {
     private final NDArray[] values;
     private final int capacity;
     private int length;
+    private int first;
     private IValue keyList;
     private IValue valueList;
 
@@ -45,9 +46,52 @@ public final class KvCache implements AutoCloseable {
         return capacity;
     }
 
+    /** The first slot attention reads; the slots before it are held but skipped. */
+    public int first() {
+        return first;
+    }
+
+    /**
+     * Makes attention read only slots {@code slot} onwards: a continuous batch whose rows all started after a slot
+     * does not compute over the slots of sequences that have ended. The key mask passed with the next forward pass
+     * covers slots {@code first()} to the end.
+     */
+    public void attendFrom(int slot) {
+        if (slot < 0 || slot > length) {
+            throw new IllegalArgumentException("slot " + slot + " is outside the " + length + " stored");
+        }
+        first = slot;
+    }
+
+    /**
+     * Moves the stored slots {@code from..length-1} to {@code 0..length-from-1} in every row and layer and forgets
+     * the ones before: a continuous batch makes room for more prompts without waiting for its rows to finish.
+     * Attention then reads from slot 0.
+     */
+    public void dropBefore(int from) {
+        if (from < 0 || from > length) {
+            throw new IllegalArgumentException("slot " + from + " is outside the " + length + " stored");
+        }
+        int kept = length - from;
+        if (from > 0 && kept > 0) {
+            NDIndex src = new NDIndex().addAllDim(2).addSliceDim(from, length);
+            NDIndex dst = new NDIndex().addAllDim(2).addSliceDim(0, kept);
+            for (NDArray[] arrays : new NDArray[][] {keys, values}) {
+                for (NDArray a : arrays) {
+                    // copied out first: source and destination overlap
+                    try (NDArray view = a.get(src); NDArray moved = view.duplicate()) {
+                        a.set(dst, moved);
+                    }
+                }
+            }
+        }
+        length = kept;
+        first = 0;
+    }
+
     /**
      * Stores this step's keys and values ([B, kvHeads, T, D]) after the ones already held and returns views of
-     * everything stored so far for the layer.
+     * everything stored so far for the layer from {@link #first()} on.
      */
     NDArray[] update(int layer, NDArray k, NDArray v) {
         int t = (int) k.getShape().get(2);
@@ -58,7 +102,7 @@ public final class KvCache implements AutoCloseable {
         NDIndex slot = new NDIndex().addAllDim(2).addSliceDim(length, length + t);
         keys[layer].set(slot, k);
         values[layer].set(slot, v);
-        NDIndex used = new NDIndex().addAllDim(2).addSliceDim(0, length + t);
+        NDIndex used = new NDIndex().addAllDim(2).addSliceDim(first, length + t);
         return new NDArray[] {keys[layer].get(used), values[layer].get(used)};
     }
 
@@ -87,6 +131,7 @@ public final class KvCache implements AutoCloseable {
     public KvCache keepRows(NDManager parent, int[] rows) {
         KvCache out = new KvCache(parent, capacity, keys.length);
         out.length = length;
+        out.first = first;
         try (NDArray index = manager.create(java.util.Arrays.stream(rows).mapToLong(r -> r).toArray())) {
             for (int i = 0; i < keys.length; i++) {
                 out.keys[i] = keys[i].get(index);

@@ -294,8 +294,8 @@ public final class LlamaModel implements AutoCloseable {
      *
      * @param inputIds [B, T] int64 token ids
      * @param positions [B, T] int64 position ids (they differ from 0..T-1 for left-padded rows)
-     * @param keyMask [B, S] boolean, true for real tokens (S = positions already cached + T); null when every
-     *     key is a real token
+     * @param keyMask [B, S] boolean, true for real tokens (S = positions already cached + T, less the cache's
+     *     {@link KvCache#first()}); null when every key is a real token
      * @param cache null to attend only within this call
      * @param training enables LoRA dropout
      */
@@ -310,12 +310,13 @@ public final class LlamaModel implements AutoCloseable {
         long batch = shape.get(0);
         long t = shape.get(1);
         int past = cache == null ? 0 : cache.length();
+        int first = cache == null ? 0 : cache.first();
         // torch.embedding: its CPU backward sums rows deterministically (index_put would not), so resumed runs
         // reproduce uninterrupted ones bit for bit
         NDArray h = ai.djl.nn.core.Embedding.embedding(inputIds, params.get(EMBED),
                 ai.djl.ndarray.types.SparseFormat.DENSE).singletonOrThrow();
         NDArray[] cosSin = rope.cosSin(positions);
-        NDArray mask = attentionMask(keyMask, batch, past, (int) t);
+        NDArray mask = attentionMask(keyMask, batch, first, past, (int) t);
         for (int i = 0; i < config.numHiddenLayers(); i++) {
             h = block(i, h, cosSin, mask, cache, training, batch, t);
         }
@@ -384,7 +385,7 @@ public final class LlamaModel implements AutoCloseable {
         Integer window = config.slidingWindow();
         long[] ints = {config.numHiddenLayers(), config.numAttentionHeads(), config.numKeyValueHeads(),
             config.headSize(), 0, window == null ? 0 : window, 0, keyMask == null ? 0 : 1,
-            dtype == DataType.FLOAT32 ? 1 : 0, 0};
+            dtype == DataType.FLOAT32 ? 1 : 0, 0, 0};
         scriptedCalls++;
         return scripted.train(pt, inputIds, positions, keyMask == null ? noMask : keyMask, scriptTrainWeights,
                 scriptTrainConstants, ints);
@@ -434,7 +435,8 @@ public final class LlamaModel implements AutoCloseable {
         Integer window = config.slidingWindow();
         long[] ints = {config.numHiddenLayers(), config.numAttentionHeads(), config.numKeyValueHeads(),
             config.headSize(), cache == null ? 0 : cache.length(), window == null ? 0 : window, cache == null ? 0 : 1,
-            keyMask == null ? 0 : 1, dtype == DataType.FLOAT32 ? 1 : 0, lastLogits ? 1 : 0};
+            keyMask == null ? 0 : 1, dtype == DataType.FLOAT32 ? 1 : 0, lastLogits ? 1 : 0,
+            cache == null ? 0 : cache.first()};
         scriptedCalls++;
         NDArray out = scripted.run(pt, inputIds, positions, keyMask == null ? empty : keyMask, scriptWeights,
                 scriptConstants, cache == null ? noCache : cache.keyList(), cache == null ? noCache : cache.valueList(),
@@ -549,15 +551,15 @@ public final class LlamaModel implements AutoCloseable {
      * if any, and j a real token), the most negative float elsewhere. Null when nothing needs masking (one new
      * token, no padding, no window in reach).
      */
-    private NDArray attentionMask(NDArray keyMask, long batch, int past, int t) {
-        long s = past + t;
+    private NDArray attentionMask(NDArray keyMask, long batch, int first, int past, int t) {
+        long s = past + t - first;
         Integer window = config.slidingWindow();
-        boolean windowApplies = window != null && s > window;
+        boolean windowApplies = window != null && past + t > window;
         if (t == 1 && keyMask == null && !windowApplies) {
             return null;
         }
         NDManager m = manager;
-        NDArray kSlot = m.arange(0, (int) s).reshape(1, s);
+        NDArray kSlot = m.arange(first, past + t).reshape(1, s);
         NDArray qSlot = m.arange(past, past + t).reshape(t, 1);
         NDArray allowed = kSlot.lte(qSlot);
         if (windowApplies) {

@@ -8,7 +8,8 @@ class LlamaInference(Module):
   #       post-attention norm, gate_up weight, gate_up bias, down weight, down bias (empty tensor = no bias)
   #   consts: eps, attention scale, mean column (hidden x 1 of 1/hidden), rotary inverse frequencies, rotate_half
   #   ints: layers, heads, kv heads, head size, cached positions, sliding window (0 = none), cache used,
-  #         key mask given, float32 model, logits of the last slot instead of hidden states
+  #         key mask given, float32 model, logits of the last slot instead of hidden states, first cached slot
+  #         attended (the key mask covers the slots from it on)
   def forward(self: __torch__.LlamaInference, ids: Tensor, positions: Tensor, key_mask: Tensor, ws: List[Tensor],
       consts: List[Tensor], kc: List[Tensor], vc: List[Tensor], ints: List[int]) -> Tensor:
     # a named range for the profiler (`tract bench generate` counts the operations inside it)
@@ -23,6 +24,7 @@ class LlamaInference(Module):
     has_mask = ints[7] == 1
     fp32 = ints[8] == 1
     last_logits = ints[9] == 1
+    first = ints[10]
     eps = consts[0]
     scale = consts[1]
     mean_col = consts[2]
@@ -31,6 +33,7 @@ class LlamaInference(Module):
     b = ids.size(0)
     t = ids.size(1)
     s = past + t
+    a = s - first
     h = torch.embedding(ws[0], ids)
     freqs = torch.mul(positions.to(6).reshape([b, t, 1]), inv_freq)
     emb = torch.unsqueeze(torch.cat([freqs, freqs], 2), 1)
@@ -43,14 +46,14 @@ class LlamaInference(Module):
     need_mask = t != 1 or has_mask or window_applies
     mask = key_mask
     if need_mask:
-      k_slot = torch.arange(0, s, dtype=3, device=ids.device).reshape([1, s])
+      k_slot = torch.arange(first, s, dtype=3, device=ids.device).reshape([1, a])
       q_slot = torch.arange(past, past + t, dtype=3, device=ids.device).reshape([t, 1])
       allowed = torch.le(k_slot, q_slot)
       if window_applies:
         allowed = torch.logical_and(allowed, torch.lt(torch.sub(q_slot, k_slot), window))
-      allowed = allowed.reshape([1, 1, 1, t, s])
+      allowed = allowed.reshape([1, 1, 1, t, a])
       if has_mask:
-        allowed = torch.logical_and(allowed, key_mask.reshape([b, 1, 1, 1, s]))
+        allowed = torch.logical_and(allowed, key_mask.reshape([b, 1, 1, 1, a]))
       mask = torch.mul(torch.sub(allowed.to(6), 1.0), 3.4028234663852886e+38)
     group = heads // kv_heads
     for i in range(layers):
@@ -66,13 +69,13 @@ class LlamaInference(Module):
       if use_cache:
         kc[i].narrow(2, past, t).copy_(k)
         vc[i].narrow(2, past, t).copy_(v)
-        k = kc[i].narrow(2, 0, s)
-        v = vc[i].narrow(2, 0, s)
+        k = kc[i].narrow(2, first, a)
+        v = vc[i].narrow(2, first, a)
       scores = torch.mul(torch.matmul(q.reshape([b, kv_heads, group * t, d]), k.permute([0, 1, 3, 2])), scale)
       if not fp32:
         scores = scores.to(6)
       if need_mask:
-        scores = torch.add(scores.reshape([b, kv_heads, group, t, s]), mask).reshape([b, kv_heads, group * t, s])
+        scores = torch.add(scores.reshape([b, kv_heads, group, t, a]), mask).reshape([b, kv_heads, group * t, a])
       probs = torch.softmax(scores, 3)
       if not fp32:
         probs = probs.type_as(h)

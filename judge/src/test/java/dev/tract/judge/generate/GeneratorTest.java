@@ -146,6 +146,36 @@ class GeneratorTest {
         assertThat(flowing.useful()).as("useful rows").isEqualTo(flowing.computed());
     }
 
+    /**
+     * A long stream of prompts through few rows: the cache's room runs out many times, the slots of ended sequences
+     * are dropped while the others decode on, attention reads only live rows' slots, and every text is still the
+     * one its prompt gets alone; no row ever computes after its sequence ended.
+     */
+    @Test
+    void aLongStreamDropsEndedSlotsAndKeepsEveryText() {
+        GenerationConfig sampling = GenerationConfig.tractSampling(6, 9).withStopStrings(List.of());
+        String[] texts = {"The response is", "Score 3: The response gets about half of it right", "A",
+            "Feedback:", "List four cities above 2 million people", "ok"};
+        java.util.List<long[]> prompts = new java.util.ArrayList<>();
+        int[] budgets = new int[30];
+        long[] seeds = new long[budgets.length];
+        for (int i = 0; i < budgets.length; i++) {
+            prompts.add(tokenizer.encode(texts[i % texts.length], true));
+            budgets[i] = 1 + (i * 5) % 6;
+            seeds[i] = 300 + 11L * i;
+        }
+        Generator fresh = new Generator(model, tokenizer);
+        Generator.BatchStats stats = new Generator.BatchStats();
+        List<Generation> out = fresh.generateContinuous(prompts, sampling, seeds, 2, stats, budgets);
+        for (int i = 0; i < prompts.size(); i++) {
+            Generation alone = generator.generateIds(List.of(prompts.get(i)), sampling, new long[] {seeds[i]},
+                    new int[] {budgets[i]}, null).get(0);
+            assertThat(out.get(i).tokenIds()).as("prompt %d", i).isEqualTo(alone.tokenIds());
+        }
+        assertThat(fresh.compactions()).as("times the cache dropped ended slots").isGreaterThan(1);
+        assertThat(stats.useful()).isEqualTo(stats.computed());
+    }
+
     /** n_cot samples of one prompt share its prefilled keys and values, and each keeps the text it gets alone. */
     @Test
     void samplesOfOnePromptSharePrefilledKeysAndValues() {
