@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.tract.judge.model.KvCache;
 import dev.tract.judge.model.LlamaModel;
+import dev.tract.judge.runtime.EngineThreads;
 import dev.tract.judge.runtime.GradMode;
 import dev.tract.judge.tokenizer.JudgeTokenizer;
 import java.util.ArrayList;
@@ -180,16 +181,15 @@ public final class Generator {
         }
     }
 
-    /** How many max_new_tokens of room a continuous batch's cache holds beyond the longest prompt. */
-    static final int ROUNDS = 4;
-
     /**
      * Continuous batching: up to {@code rows} sequences decode together, and when one finishes the next waiting
      * prompt takes its row at once (its prompt prefilled on its own, its keys and values copied into the row's
      * slots, its own positions), so rows do not compute for sequences that have ended while prompts wait. Each
      * prompt's text is the one {@link #generateIds(List, GenerationConfig, long[])} gives it alone with its seed.
-     * The cache holds the longest prompt plus {@value #ROUNDS} times max_new_tokens; a prompt joins only while its
-     * whole generation fits, and a new round starts when the batch has drained.
+     * The cache holds {@link KvCache#continuousSlots} slots per row; attention reads only the slots of the sequences
+     * still decoding, a prompt joins only while its whole generation fits, and when none fits the slots before the
+     * oldest live sequence are dropped. The rows run as {@link #streams} decode streams on their own threads, which
+     * take the waiting prompts in order.
      *
      * @param stats row-steps computed and useful, added to (may be null)
      */
@@ -209,23 +209,170 @@ public final class Generator {
         if (!config.useCache()) {
             throw new IllegalArgumentException("continuous batching needs the KV cache");
         }
-        int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
         if (prompts.stream().anyMatch(p -> p.length == 0)) {
             throw new IllegalArgumentException("every prompt needs at least one token");
         }
-        int maxNew = config.maxNewTokens();
-        int capacity = longest + ROUNDS * maxNew;
-        java.util.ArrayDeque<Integer> waiting = new java.util.ArrayDeque<>();
-        for (int i = 0; i < n; i++) {
-            waiting.add(i);
+        Queue queue = new Queue(prompts);
+        int streams = Math.min(streams(rows), rows);
+        if (streams == 1) {
+            decode(queue, new Stream(queue), prompts, config, seeds, rows, stats, budgets, out);
+            return java.util.Arrays.asList(out);
         }
+        // each stream on its own thread with its share of the rows and of the engine's threads
+        int threads = Math.max(1, EngineThreads.pin() / streams);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(streams, r -> {
+            Thread th = new Thread(r, "tract-decode");
+            th.setDaemon(true);
+            return th;
+        });
+        try {
+            List<java.util.concurrent.Future<?>> running = new ArrayList<>();
+            for (int k = 0; k < streams; k++) {
+                int share = rows / streams + (k < rows % streams ? 1 : 0);
+                running.add(pool.submit(() -> EngineThreads.inThisThread(threads,
+                        () -> decode(queue, new Stream(queue), prompts, config, seeds, share, stats, budgets, out)), null));
+            }
+            for (java.util.concurrent.Future<?> f : running) {
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    queue.abort();
+                    if (e.getCause() instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    if (e.getCause() instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(e.getCause());
+                } catch (InterruptedException e) {
+                    queue.abort();
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("generation interrupted", e);
+                }
+            }
+        } finally {
+            queue.abort();
+            pool.shutdown();
+        }
+        return java.util.Arrays.asList(out);
+    }
+
+    private int streams;
+
+    /** Runs continuous batches as this many decode streams whatever the setting (0: as {@link #streams} says). */
+    public Generator withStreams(int count) {
+        if (count < 0) {
+            throw new IllegalArgumentException("streams must be at least 0, got " + count);
+        }
+        streams = count;
+        return this;
+    }
+
+    /** Environment variable (or system property {@code tract.generation_streams}) naming the decode streams. */
+    public static final String STREAMS_ENV = "TRACT_GENERATION_STREAMS";
+
+    /**
+     * How many decode streams a continuous batch of {@code rows} runs as: the setting, else on the CPU one per engine
+     * thread while each keeps at least 4 rows, else 1. A decoding step of a small batch leaves cores idle (its
+     * operations are small and the host picks tokens between steps); streams on their own threads, each with its
+     * share of the rows and of the engine's threads, keep them busy.
+     */
+    int streams(int rows) {
+        if (streams > 0) {
+            return streams;
+        }
+        String v = System.getProperty("tract.generation_streams", System.getenv(STREAMS_ENV));
+        if (v != null && !v.isBlank()) {
+            try {
+                int s = Integer.parseInt(v.strip());
+                if (s < 1) {
+                    throw new NumberFormatException();
+                }
+                return s;
+            } catch (NumberFormatException e) {
+                throw new dev.tract.judge.JudgeInputException(STREAMS_ENV, null, "must be a whole number of at least 1, "
+                        + "got '" + v + "'");
+            }
+        }
+        if (model.manager().getDevice().isGpu()) {
+            return 1;
+        }
+        return Math.max(1, Math.min(EngineThreads.pin(), rows / 4));
+    }
+
+    /**
+     * The prompts not yet taken, shared by the streams of one call. A stream takes a prompt with the samples of it
+     * that follow (n_cot samples are consecutive), so their prefill is computed once.
+     */
+    private static final class Queue {
+        private final List<long[]> prompts;
+        private int next;
+        private volatile boolean aborted;
+
+        Queue(List<long[]> prompts) {
+            this.prompts = prompts;
+        }
+
+        synchronized void takeGroup(java.util.ArrayDeque<Integer> into) {
+            if (next >= prompts.size()) {
+                return;
+            }
+            long[] p = prompts.get(next);
+            into.add(next++);
+            while (next < prompts.size() && (prompts.get(next) == p || java.util.Arrays.equals(prompts.get(next), p))) {
+                into.add(next++);
+            }
+        }
+
+        void abort() {
+            aborted = true;
+        }
+    }
+
+    /** A stream's own waiting prompts, refilled a group at a time from the shared queue. */
+    private static final class Stream {
+        private final Queue queue;
+        private final java.util.ArrayDeque<Integer> local = new java.util.ArrayDeque<>();
+
+        Stream(Queue queue) {
+            this.queue = queue;
+        }
+
+        boolean isEmpty() {
+            if (local.isEmpty()) {
+                queue.takeGroup(local);
+            }
+            return local.isEmpty();
+        }
+
+        Integer peek() {
+            return isEmpty() ? null : local.peek();
+        }
+
+        int poll() {
+            if (isEmpty()) {
+                throw new IllegalStateException("no prompt waiting");
+            }
+            return local.poll();
+        }
+    }
+
+    private void decode(Queue queue, Stream waiting, List<long[]> prompts, GenerationConfig config, long[] seeds,
+                        int rows, BatchStats stats, int[] budgets, Generation[] out) {
+        int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+        int maxNew = config.maxNewTokens();
+        int capacity = KvCache.continuousSlots(longest, maxNew);
         long pad = tokenizer.padId();
         int vocab = model.config().vocabSize();
         TokenChooser chooser = new TokenChooser(config);
         StopMatcher stops = new StopMatcher(config.stopStrings(), tokenizer);
         NDManager manager = model.manager();
         while (!waiting.isEmpty()) {
-            int batch = Math.min(rows, waiting.size());
+            List<Integer> firstRows = new ArrayList<>();
+            while (firstRows.size() < rows && !waiting.isEmpty()) {
+                firstRows.add(waiting.poll());
+            }
+            int batch = firstRows.size();
             long[][] tokens = new long[batch][capacity];
             boolean[][] real = new boolean[batch][capacity];
             long[][] positions = new long[batch][capacity];
@@ -238,7 +385,7 @@ public final class Generator {
             for (int r = 0; r < batch; r++) {
                 java.util.Arrays.fill(tokens[r], pad);
                 java.util.Arrays.fill(positions[r], 1);
-                int idx = waiting.poll();
+                int idx = firstRows.get(r);
                 owner[r] = idx;
                 long[] p = prompts.get(idx);
                 int offset = longest - p.length;
@@ -259,6 +406,9 @@ public final class Generator {
                 float[][] logits = step(manager, tokens, positions, real, 0, longest, cache);
                 int t = longest;
                 while (true) {
+                    if (queue.aborted) {
+                        return;
+                    }
                     int sampled = 0;
                     for (int r = 0; r < batch; r++) {
                         if (owner[r] < 0) {
@@ -303,7 +453,7 @@ public final class Generator {
                                 startSlot[r] -= drop;
                             }
                             t -= drop;
-                            compactions++;
+                            compactions.incrementAndGet();
                         }
                     }
                     // a free row takes the next waiting prompt, if its whole generation fits in the cache
@@ -364,7 +514,6 @@ public final class Generator {
                 cache.close();
             }
         }
-        return java.util.Arrays.asList(out);
     }
 
     private static void shiftLeft(long[] row, int by, long fill) {
@@ -377,11 +526,11 @@ public final class Generator {
         java.util.Arrays.fill(row, row.length - by, row.length, false);
     }
 
-    private long compactions;
+    private final java.util.concurrent.atomic.AtomicLong compactions = new java.util.concurrent.atomic.AtomicLong();
 
     /** Times a continuous batch dropped the slots of ended sequences from its cache to take more prompts. */
     public long compactions() {
-        return compactions;
+        return compactions.get();
     }
 
     private static int[] active(int[] owner) {
@@ -453,7 +602,7 @@ public final class Generator {
             NDManager manager = model.manager();
             shared.cache = new KvCache(manager, model.config(), 1, before, model.dtype());
             shared.prompt = p;
-            prefills++;
+            prefills.incrementAndGet();
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
                 long[] pos = new long[before];
@@ -468,11 +617,11 @@ public final class Generator {
         cache.copyRow(shared.cache, before, r, start);
     }
 
-    private long prefills;
+    private final java.util.concurrent.atomic.AtomicLong prefills = new java.util.concurrent.atomic.AtomicLong();
 
     /** Prompts prefilled on their own to join a continuous batch (a prompt shared by n_cot samples counts once). */
     public long prefills() {
-        return prefills;
+        return prefills.get();
     }
 
     private Generation finish(List<Long> generated, String reason, StopMatcher stops) {

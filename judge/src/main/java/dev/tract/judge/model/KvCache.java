@@ -37,6 +37,15 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
+    /**
+     * Slots per row of a continuous batch's cache: the longest prompt and three times max_new_tokens, so that after
+     * the slots of ended sequences are dropped (a live sequence spans at most a prompt and max_new_tokens) a whole
+     * generation still fits.
+     */
+    public static int continuousSlots(int longestPrompt, int maxNewTokens) {
+        return longestPrompt + 3 * maxNewTokens;
+    }
+
     /** Number of positions already stored. */
     public int length() {
         return length;

@@ -364,31 +364,38 @@ public final class LlamaModel implements AutoCloseable {
      */
     private NDArray trainScript(NDArray inputIds, NDArray positions, NDArray keyMask) {
         PtNDManager pt = (PtNDManager) manager;
-        prepareScript();
-        if (scriptTrainWeights == null) {
-            scriptTrainWeights = new ArrayList<>();
-            for (PtNDArray w : scriptWeightArrays()) {
-                // names that DJL packs into the program's list arguments
-                w.setName("ws[]");
-                scriptTrainWeights.add(w);
+        List<NDArray> weights;
+        List<NDArray> constants;
+        NDArray none;
+        synchronized (this) {
+            prepareScript();
+            if (scriptTrainWeights == null) {
+                scriptTrainWeights = new ArrayList<>();
+                for (PtNDArray w : scriptWeightArrays()) {
+                    // names that DJL packs into the program's list arguments
+                    w.setName("ws[]");
+                    scriptTrainWeights.add(w);
+                }
+                scriptTrainConstants = new ArrayList<>();
+                for (NDArray c : new NDArray[] {eps, scale, meanColumn, rope.inverseFrequencies(), rope.rotation()}) {
+                    c.setName("consts[]");
+                    scriptTrainConstants.add(c);
+                }
             }
-            scriptTrainConstants = new ArrayList<>();
-            for (NDArray c : new NDArray[] {eps, scale, meanColumn, rope.inverseFrequencies(), rope.rotation()}) {
-                c.setName("consts[]");
-                scriptTrainConstants.add(c);
+            if (noMask == null) {
+                noMask = manager.create(new float[0]);
+                NDScope.unregister(noMask);
             }
-        }
-        if (noMask == null) {
-            noMask = manager.create(new float[0]);
-            NDScope.unregister(noMask);
+            weights = scriptTrainWeights;
+            constants = scriptTrainConstants;
+            none = noMask;
         }
         Integer window = config.slidingWindow();
         long[] ints = {config.numHiddenLayers(), config.numAttentionHeads(), config.numKeyValueHeads(),
             config.headSize(), 0, window == null ? 0 : window, 0, keyMask == null ? 0 : 1,
             dtype == DataType.FLOAT32 ? 1 : 0, 0, 0};
-        scriptedCalls++;
-        return scripted.train(pt, inputIds, positions, keyMask == null ? noMask : keyMask, scriptTrainWeights,
-                scriptTrainConstants, ints);
+        scriptedCalls.incrementAndGet();
+        return scripted.train(pt, inputIds, positions, keyMask == null ? none : keyMask, weights, constants, ints);
     }
 
     private List<NDArray> scriptTrainWeights;
@@ -428,17 +435,22 @@ public final class LlamaModel implements AutoCloseable {
     private NDArray runScript(NDArray inputIds, NDArray positions, NDArray keyMask, KvCache cache,
                               boolean lastLogits) {
         PtNDManager pt = (PtNDManager) manager;
-        prepareScript();
-        if (scriptWeights == null) {
-            scriptWeights = IValue.listFrom(scriptWeightArrays().toArray(new PtNDArray[0]));
+        IValue weights;
+        synchronized (this) {
+            // decode streams on several threads may make the first call together
+            prepareScript();
+            if (scriptWeights == null) {
+                scriptWeights = IValue.listFrom(scriptWeightArrays().toArray(new PtNDArray[0]));
+            }
+            weights = scriptWeights;
         }
         Integer window = config.slidingWindow();
         long[] ints = {config.numHiddenLayers(), config.numAttentionHeads(), config.numKeyValueHeads(),
             config.headSize(), cache == null ? 0 : cache.length(), window == null ? 0 : window, cache == null ? 0 : 1,
             keyMask == null ? 0 : 1, dtype == DataType.FLOAT32 ? 1 : 0, lastLogits ? 1 : 0,
             cache == null ? 0 : cache.first()};
-        scriptedCalls++;
-        NDArray out = scripted.run(pt, inputIds, positions, keyMask == null ? empty : keyMask, scriptWeights,
+        scriptedCalls.incrementAndGet();
+        NDArray out = scripted.run(pt, inputIds, positions, keyMask == null ? empty : keyMask, weights,
                 scriptConstants, cache == null ? noCache : cache.keyList(), cache == null ? noCache : cache.valueList(),
                 ints);
         if (cache != null) {
@@ -447,18 +459,18 @@ public final class LlamaModel implements AutoCloseable {
         return out;
     }
 
-    private long scriptedCalls;
+    private final java.util.concurrent.atomic.AtomicLong scriptedCalls = new java.util.concurrent.atomic.AtomicLong();
 
     /** Forward passes run as one call so far (inference and training). */
     long scriptedCalls() {
-        return scriptedCalls;
+        return scriptedCalls.get();
     }
 
     private static PtNDArray pt(NDArray a) {
         return (PtNDArray) a;
     }
 
-    private void dropScriptWeights() {
+    private synchronized void dropScriptWeights() {
         if (scriptWeights != null) {
             scriptWeights.close();
             scriptWeights = null;

@@ -19,8 +19,8 @@ package dev.tract.judge.model;
  *       layer. Then, either way, the logits of the target tokens and their log-softmax, and the backward pass's
  *       working set (three attention maps, the largest layer's gradients and the logits' gradients);</li>
  *   <li>KV cache of generation: keys and values of every layer for every row and every slot (continuous batching
- *       keeps {@code longest prompt + 4 × max_new_tokens} slots per row), with the prefill of a full batch of
- *       prompts as the working set;</li>
+ *       keeps {@link KvCache#continuousSlots} slots per row), with the prefill of a full batch of prompts as the
+ *       working set;</li>
  *   <li>runtime: what the process or device holds before any model (the engine, the JVM, a CUDA context), given by
  *       the caller.</li>
  * </ul>
@@ -80,7 +80,7 @@ public record MemoryEstimate(long weights, long gradients, long optimizer, long 
      */
     public static MemoryEstimate generation(LlamaConfig c, int rows, int promptLength, int maxNewTokens,
                                             long runtime) {
-        long slots = promptLength + 4L * maxNewTokens;
+        long slots = KvCache.continuousSlots(promptLength, maxNewTokens);
         long kv = (long) c.numKeyValueHeads() * c.headSize();
         long cache = 2L * c.numHiddenLayers() * rows * kv * slots;
         long n = (long) rows * promptLength;

@@ -25,12 +25,23 @@ public final class EngineThreads {
     public static final String PROPERTY = "tract.torch_threads";
 
     private static volatile int pinned;
+    /** Whether the pinned count has been set in this thread (libtorch keeps it per thread). */
+    private static final ThreadLocal<Boolean> APPLIED = ThreadLocal.withInitial(() -> false);
+    private static volatile boolean explicit;
 
     private EngineThreads() {}
 
-    /** Pins the thread count if this process has not yet; returns it. */
+    /**
+     * Pins the thread count if this process has not yet, and sets it in the calling thread if it was not set there
+     * (a thread that first uses the engine while another runs {@link #inThisThread} would otherwise start with that
+     * one's count); returns it.
+     */
     public static int pin() {
         if (pinned > 0) {
+            if (explicit && !APPLIED.get()) {
+                JniUtils.setNumThreads(pinned);
+                APPLIED.set(true);
+            }
             return pinned;
         }
         synchronized (EngineThreads.class) {
@@ -50,6 +61,8 @@ public final class EngineThreads {
                     n = JniUtils.getNumThreads();
                 }
                 JniUtils.setNumThreads(n);
+                APPLIED.set(true);
+                explicit = true;
                 pinned = n;
                 for (String dynamic : new String[] {"OMP_DYNAMIC", "MKL_DYNAMIC"}) {
                     if ("true".equalsIgnoreCase(System.getenv(dynamic))) {
@@ -60,6 +73,25 @@ public final class EngineThreads {
                 LOG.debug("engine intra-op threads pinned to {}", n);
             }
             return pinned;
+        }
+    }
+
+    /**
+     * Runs {@code work} with {@code threads} intra-op threads in the calling thread only (decode streams that share
+     * the cores between them), then sets the pinned count back.
+     */
+    public static void inThisThread(int threads, Runnable work) {
+        int pinnedCount = pin();
+        if (!explicit || threads == pinnedCount) {
+            work.run();
+            return;
+        }
+        JniUtils.setNumThreads(threads);
+        try {
+            work.run();
+        } finally {
+            JniUtils.setNumThreads(pinnedCount);
+            APPLIED.set(true);
         }
     }
 

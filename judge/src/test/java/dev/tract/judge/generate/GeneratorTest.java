@@ -176,6 +176,42 @@ class GeneratorTest {
         assertThat(stats.useful()).isEqualTo(stats.computed());
     }
 
+    /**
+     * Decode streams on their own threads share the waiting prompts: every text is still the one its prompt gets
+     * alone, a prompt's samples stay on one stream (one prefill each), and no row computes after its sequence ended.
+     */
+    @Test
+    void decodeStreamsSideBySideKeepEveryText() {
+        GenerationConfig sampling = GenerationConfig.tractSampling(10, 4).withStopStrings(List.of());
+        String[] texts = {"The response is", "Score 3: The response gets about half of it right", "A",
+            "Feedback:", "List four cities above 2 million people", "ok", "So the overall score is"};
+        java.util.List<long[]> prompts = new java.util.ArrayList<>();
+        for (String t : texts) {
+            long[] ids = tokenizer.encode(t, true);
+            for (int k = 0; k < 3; k++) {
+                prompts.add(ids);
+            }
+        }
+        int[] budgets = new int[prompts.size()];
+        long[] seeds = new long[prompts.size()];
+        for (int i = 0; i < budgets.length; i++) {
+            budgets[i] = 1 + (i * 7) % 10;
+            seeds[i] = 500 + 13L * i;
+        }
+        Generator streams = new Generator(model, tokenizer).withStreams(2);
+        Generator.BatchStats stats = new Generator.BatchStats();
+        List<Generation> out = streams.generateContinuous(prompts, sampling, seeds, 4, stats, budgets);
+        for (int i = 0; i < prompts.size(); i++) {
+            Generation alone = generator.generateIds(List.of(prompts.get(i)), sampling, new long[] {seeds[i]},
+                    new int[] {budgets[i]}, null).get(0);
+            assertThat(out.get(i).tokenIds()).as("prompt %d", i).isEqualTo(alone.tokenIds());
+        }
+        assertThat(streams.prefills()).as("one prefill per prompt at most").isLessThanOrEqualTo(texts.length);
+        assertThat(stats.useful()).isEqualTo(stats.computed());
+        assertThat(stats.useful()).isEqualTo(java.util.Arrays.stream(out.toArray(new Generation[0]))
+                .mapToLong(Generation::newTokens).sum());
+    }
+
     /** n_cot samples of one prompt share its prefilled keys and values, and each keeps the text it gets alone. */
     @Test
     void samplesOfOnePromptSharePrefilledKeysAndValues() {
