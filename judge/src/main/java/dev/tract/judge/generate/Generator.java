@@ -229,8 +229,14 @@ public final class Generator {
             List<java.util.concurrent.Future<?>> running = new ArrayList<>();
             for (int k = 0; k < streams; k++) {
                 int share = rows / streams + (k < rows % streams ? 1 : 0);
-                running.add(pool.submit(() -> EngineThreads.inThisThread(threads,
-                        () -> decode(queue, new Stream(queue), prompts, config, seeds, share, stats, budgets, out)), null));
+                running.add(pool.submit(() -> EngineThreads.inThisThread(threads, () -> {
+                    try {
+                        decode(queue, new Stream(queue), prompts, config, seeds, share, stats, budgets, out);
+                    } catch (RuntimeException | Error e) {
+                        queue.abort(); // the other streams stop at their next step
+                        throw e;
+                    }
+                }), null));
             }
             for (java.util.concurrent.Future<?> f : running) {
                 try {

@@ -1,6 +1,7 @@
 package dev.tract.judge.generate;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
@@ -210,6 +211,21 @@ class GeneratorTest {
         assertThat(stats.useful()).isEqualTo(stats.computed());
         assertThat(stats.useful()).isEqualTo(java.util.Arrays.stream(out.toArray(new Generation[0]))
                 .mapToLong(Generation::newTokens).sum());
+    }
+
+    /** A stream that fails stops the others and its error reaches the caller, instead of a hang or a partial list. */
+    @Test
+    void aFailingStreamFailsTheCall() {
+        GenerationConfig sampling = GenerationConfig.tractSampling(6, 4).withStopStrings(List.of());
+        java.util.List<long[]> prompts = new java.util.ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            prompts.add(tokenizer.encode("Feedback: item " + i, true));
+        }
+        prompts.set(7, new long[] {1, model.config().vocabSize() + 5L}); // no such token
+        long[] seeds = new long[prompts.size()];
+        Generator streams = new Generator(model, tokenizer).withStreams(2);
+        assertThatThrownBy(() -> streams.generateContinuous(prompts, sampling, seeds, 4, null))
+                .isInstanceOf(RuntimeException.class);
     }
 
     /** n_cot samples of one prompt share its prefilled keys and values, and each keeps the text it gets alone. */
