@@ -74,6 +74,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the figures as one JSON object")
     boolean json;
 
+    @Option(names = "--rows", defaultValue = "16", description = "batching: rows decoding together (default: "
+            + "${DEFAULT-VALUE}); TRACT_GENERATION_STREAMS sets the decode streams they run as")
+    int rows;
+
     @Override
     public Integer call() throws Exception {
         ObjectNode out = Json.object();
@@ -310,13 +314,15 @@ final class BenchCommand implements Callable<Integer> {
 
     /**
      * Feedback generation as CoT-RAIL does it, with output lengths that vary as a real judge's do (each prompt's
-     * budget drawn uniformly from 16 to 256 new tokens): static batches of 16 rows, each running until its longest
-     * sequence ends, against continuous batching over 16 rows; n_cot 1 and 3. Examples/s and the share of computed
-     * rows that were still generating.
+     * budget drawn uniformly from 16 to 256 new tokens): static batches of {@code --rows} rows (16), each running
+     * until its longest sequence ends, against continuous batching over as many; n_cot 1 and 3. Examples/s, the share
+     * of computed rows that were still generating, and the decode streams the rows ran as.
      */
     private void batching(Path dir, ObjectNode results) throws Exception {
         Path m = model(dir);
-        int rows = 16;
+        if (rows < 1) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--rows must be at least 1");
+        }
         try (LlamaModel model = Checkpoints.load(m, Device.cpu(), DataType.FLOAT32);
              JudgeTokenizer tok = JudgeTokenizer.load(m)) {
             ExampleEncoder enc = new ExampleEncoder(tok, ScoreTokens.detect(tok), PromptTemplate.COMPACT, 512);
@@ -366,6 +372,8 @@ final class BenchCommand implements Callable<Integer> {
                     return ex.size() / ((System.nanoTime() - t0) / 1e9);
                 });
                 ObjectNode o = results.putObject("n_cot_" + nCot);
+                o.put("rows", rows);
+                o.put("decode_streams", Math.min(generator.streams(rows), rows));
                 o.set("static_step_by_step", statics[0].toJson());
                 o.set("static", before.toJson());
                 o.set("continuous", after.toJson());

@@ -283,7 +283,7 @@ public final class Generator {
      * operations are small and the host picks tokens between steps); streams on their own threads, each with its
      * share of the rows and of the engine's threads, keep them busy.
      */
-    int streams(int rows) {
+    public int streams(int rows) {
         if (streams > 0) {
             return streams;
         }
