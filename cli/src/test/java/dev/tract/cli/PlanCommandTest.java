@@ -10,12 +10,11 @@ import dev.tract.judge.data.CanonicalJson;
 import dev.tract.judge.data.SyntheticTask;
 import dev.tract.judge.model.ModelInit;
 import dev.tract.judge.model.Preset;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import dev.tract.judge.FixedHeapJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -186,16 +185,7 @@ class PlanCommandTest {
 
     /** Runs the command line in a JVM of its own with a fixed 256 MiB heap, touched at start; its standard output. */
     private String child(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch", "-cp", System.getProperty("java.class.path"),
-                TractCli.class.getName()));
-        cmd.addAll(List.of(args));
-        Path log = tmp.resolve("child.log");
-        Process p = new ProcessBuilder(cmd).directory(tmp.toFile()).redirectError(log.toFile()).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(Files.readString(log, StandardCharsets.UTF_8)).isZero();
-        return new String(out, StandardCharsets.UTF_8);
+        return FixedHeapJvm.run(tmp, TractCli.class, args);
     }
 
     private static double sum(JsonNode plan, String field) {

@@ -213,9 +213,10 @@ public final class Generator {
             throw new IllegalArgumentException("every prompt needs at least one token");
         }
         Queue queue = new Queue(prompts);
-        int streams = Math.min(streams(rows), rows);
+        int longest = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
+        int streams = streams(rows);
         if (streams == 1) {
-            decode(queue, new Stream(queue), prompts, config, seeds, rows, stats, budgets, out);
+            decode(queue, new Stream(queue), prompts, longest, config, seeds, rows, stats, budgets, out);
             return java.util.Arrays.asList(out);
         }
         // each stream on its own thread with its share of the rows and of the engine's threads
@@ -231,7 +232,7 @@ public final class Generator {
                 int share = rows / streams + (k < rows % streams ? 1 : 0);
                 running.add(pool.submit(() -> EngineThreads.inThisThread(threads, () -> {
                     try {
-                        decode(queue, new Stream(queue), prompts, config, seeds, share, stats, budgets, out);
+                        decode(queue, new Stream(queue), prompts, longest, config, seeds, share, stats, budgets, out);
                     } catch (RuntimeException | Error e) {
                         queue.abort(); // the other streams stop at their next step
                         throw e;
@@ -278,14 +279,14 @@ public final class Generator {
     public static final String STREAMS_ENV = "TRACT_GENERATION_STREAMS";
 
     /**
-     * How many decode streams a continuous batch of {@code rows} runs as: the setting, else on the CPU one per engine
-     * thread while each keeps at least 4 rows, else 1. A decoding step of a small batch leaves cores idle (its
+     * How many decode streams a continuous batch of {@code rows} runs as (never more than the rows): the setting, else
+     * on the CPU one per engine thread while each keeps at least 4 rows, else 1. A decoding step of a small batch leaves cores idle (its
      * operations are small and the host picks tokens between steps); streams on their own threads, each with its
      * share of the rows and of the engine's threads, keep them busy.
      */
     public int streams(int rows) {
         if (streams > 0) {
-            return streams;
+            return Math.min(streams, rows);
         }
         String v = System.getProperty("tract.generation_streams", System.getenv(STREAMS_ENV));
         if (v != null && !v.isBlank()) {
@@ -294,7 +295,7 @@ public final class Generator {
                 if (s < 1) {
                     throw new NumberFormatException();
                 }
-                return s;
+                return Math.min(s, rows);
             } catch (NumberFormatException e) {
                 throw new dev.tract.judge.JudgeInputException(STREAMS_ENV, null, "must be a whole number of at least 1, "
                         + "got '" + v + "'");
@@ -363,9 +364,8 @@ public final class Generator {
         }
     }
 
-    private void decode(Queue queue, Stream waiting, List<long[]> prompts, GenerationConfig config, long[] seeds,
-                        int rows, BatchStats stats, int[] budgets, Generation[] out) {
-        int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+    private void decode(Queue queue, Stream waiting, List<long[]> prompts, int longest, GenerationConfig config,
+                        long[] seeds, int rows, BatchStats stats, int[] budgets, Generation[] out) {
         int maxNew = config.maxNewTokens();
         int capacity = KvCache.continuousSlots(longest, maxNew);
         long pad = tokenizer.padId();

@@ -213,7 +213,7 @@ class GeneratorTest {
                 .mapToLong(Generation::newTokens).sum());
     }
 
-    /** A stream that fails stops the others and its error reaches the caller, instead of a hang or a partial list. */
+    /** A stream that fails fails the whole call with its error, instead of a hang or a partial list. */
     @Test
     void aFailingStreamFailsTheCall() {
         GenerationConfig sampling = GenerationConfig.tractSampling(6, 4).withStopStrings(List.of());

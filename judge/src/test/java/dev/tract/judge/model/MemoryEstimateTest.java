@@ -12,13 +12,12 @@ import dev.tract.judge.generate.Generator;
 import dev.tract.judge.tokenizer.JudgeTokenizer;
 import dev.tract.judge.tokenizer.ScoreTokens;
 import dev.tract.judge.train.ExampleEncoder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import dev.tract.judge.FixedHeapJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,16 +50,7 @@ class MemoryEstimateTest {
     }
 
     private String child(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch", "-cp", System.getProperty("java.class.path"),
-                MemoryEstimateTest.class.getName()));
-        cmd.addAll(List.of(args));
-        Path log = tmp.resolve("child.log");
-        Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        assertThat(p.waitFor(300, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(Files.readString(log, StandardCharsets.UTF_8)).isZero();
-        return new String(out, StandardCharsets.UTF_8);
+        return FixedHeapJvm.run(tmp, MemoryEstimateTest.class, args);
     }
 
     /** MODEL ROWS NEW: generates 4 x ROWS prompts over ROWS rows; prints the peak growth and the estimate, bytes. */
