@@ -21,6 +21,7 @@ import dev.tract.judge.model.LlamaConfig;
 import dev.tract.judge.model.ModelInit;
 import dev.tract.judge.model.Preset;
 import dev.tract.judge.tokenizer.JudgeTokenizer;
+import dev.tract.judge.train.Checkpointer;
 import dev.tract.judge.tokenizer.ScoreTokens;
 import dev.tract.workflows.CacheKeys;
 import dev.tract.workflows.CpuActivities;
@@ -143,7 +144,7 @@ public class CpuActivitiesImpl implements CpuActivities {
                 try {
                     Files.move(tmp, local, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
                 } catch (IOException e) {
-                    TrainingWorkspace.deleteTree(tmp); // another activity put it in place first
+                    Checkpointer.deleteTree(tmp); // another activity put it in place first
                 }
             }
             if (!store.exists(weights)) {

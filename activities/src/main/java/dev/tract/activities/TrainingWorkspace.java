@@ -220,21 +220,21 @@ final class TrainingWorkspace {
                 if (!Files.isRegularFile(target.resolve(Checkpointer.MANIFEST))) {
                     Path tmp = local.resolve(name + ".download");
                     if (Files.exists(tmp)) {
-                        deleteTree(tmp);
+                        Checkpointer.deleteTree(tmp);
                     }
                     store.getDirectory(checkpoints() + "/" + ref, tmp);
                     if (!Files.isRegularFile(tmp.resolve(Checkpointer.MANIFEST))) {
-                        deleteTree(tmp);
+                        Checkpointer.deleteTree(tmp);
                         throw new IOException("incomplete (no manifest)");
                     }
                     try {
                         new Checkpointer(local, 2).restore(tmp);
                     } catch (dev.tract.judge.train.CorruptCheckpointException e) {
-                        deleteTree(tmp);
+                        Checkpointer.deleteTree(tmp);
                         throw new IOException(e.getMessage());
                     }
                     if (Files.exists(target)) {
-                        deleteTree(target);
+                        Checkpointer.deleteTree(target);
                     }
                     Files.move(tmp, target);
                 }
@@ -275,7 +275,7 @@ final class TrainingWorkspace {
         Pending p = new Pending(snapshot(dir), step, midUpload, done);
         if (inFlight != null && !inFlight.isDone()) {
             if (queued != null) {
-                deleteTree(queued.snapshot().getParent());
+                Checkpointer.deleteTree(queued.snapshot().getParent());
             }
             queued = p;
             return;
@@ -292,7 +292,7 @@ final class TrainingWorkspace {
                 uploadFailure = e;
             } finally {
                 try {
-                    deleteTree(p.snapshot().getParent());
+                    Checkpointer.deleteTree(p.snapshot().getParent());
                 } catch (IOException e) {
                     LOG.debug("could not remove the upload snapshot {}", p.snapshot(), e);
                 }
@@ -374,18 +374,7 @@ final class TrainingWorkspace {
     /** Removes the stored and local checkpoints (they belong to another run). */
     void clear() throws IOException {
         store.deletePrefix(checkpoints());
-        deleteTree(local);
+        Checkpointer.deleteTree(local);
         Files.createDirectories(local);
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (var s = Files.walk(p)) {
-            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
-        }
     }
 }

@@ -20,6 +20,7 @@ import dev.tract.judge.model.Preset;
 import dev.tract.judge.runtime.EngineThreads;
 import dev.tract.judge.tokenizer.JudgeTokenizer;
 import dev.tract.judge.tokenizer.ScoreTokens;
+import dev.tract.judge.train.Checkpointer;
 import dev.tract.judge.train.EncodedExample;
 import dev.tract.judge.train.ExampleEncoder;
 import dev.tract.judge.train.Objective;
@@ -136,7 +137,7 @@ final class PlanCommand implements Callable<Integer> {
             }
         } finally {
             if (made != null) {
-                deleteTree(made);
+                Checkpointer.deleteTree(made);
             }
         }
     }
@@ -216,7 +217,7 @@ final class PlanCommand implements Callable<Integer> {
                     }).run(ck, false, () -> steps.size() > 3 && steps.subList(2, steps.size()).stream()
                             .mapToDouble(StepMetrics::seconds).sum() > MEASURE_SECONDS);
                 } finally {
-                    deleteTree(ck);
+                    Checkpointer.deleteTree(ck);
                 }
                 List<StepMetrics> timed = steps.subList(Math.min(2, steps.size() - 1), steps.size());
                 train = timed.stream().mapToDouble(s -> s.tokensPerSecond() * s.seconds()).sum()
@@ -335,14 +336,6 @@ final class PlanCommand implements Callable<Integer> {
             }
         }
         out.flush();
-    }
-
-    private static void deleteTree(Path dir) throws java.io.IOException {
-        try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
-            for (Path q : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
-        }
     }
 
     private static String dash(long bytes) {
